@@ -1,0 +1,89 @@
+-- Shared by the specs: where the emulator is, its test-only controls, and
+-- the fixture users. The emulator is started by tools/with-emulator (make
+-- check); the controls go through the curl program so that they never
+-- depend on the module under test.
+local cjson = require "cjson"
+local cs = require "chronosheets"
+
+local helpers = {}
+
+helpers.base_url = os.getenv("CHRONOSHEETS_BASE_URL") or "http://127.0.0.1:18089"
+
+-- emulator/fixtures/users.json
+helpers.ada = { id = 1, organisation_id = 7, user_name = "ada", email = "ada@example.com",
+                password = "correct horse", first_name = "Ada", last_name = "Lovelace" }
+helpers.charles = { id = 2, organisation_id = 7, user_name = "charles",
+                    email = "charles@example.com", password = "difference engine" }
+helpers.grace = { id = 3, organisation_id = 9, user_name = "grace",
+                  email = "grace@example.com", password = "n4n0s3c0nds!" }
+
+local function shell_quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+-- Sends a request to a test-only endpoint and returns the decoded reply.
+function helpers.control(method, path, body)
+  local command = "curl -sS --max-time 10 -X " .. method .. " " .. shell_quote(helpers.base_url .. path)
+  local file
+  if body ~= nil then
+    file = os.tmpname()
+    local f = assert(io.open(file, "wb"))
+    f:write(type(body) == "string" and body or cjson.encode(body))
+    f:close()
+    command = command .. " -H 'Content-Type: application/json' --data-binary @" .. shell_quote(file)
+  end
+  local pipe = assert(io.popen(command, "r"))
+  local out = pipe:read("*a")
+  pipe:close()
+  if file then os.remove(file) end
+  local ok, decoded = pcall(cjson.decode, out)
+  assert(ok, "the emulator's control endpoint " .. path .. " answered: " .. tostring(out))
+  return decoded
+end
+
+function helpers.reset() return helpers.control("POST", "/_emulator/reset") end
+function helpers.advance_clock(seconds) return helpers.control("POST", "/_emulator/clock", { advance = seconds }) end
+function helpers.set_delay(ms) return helpers.control("POST", "/_emulator/config", { delay_ms = ms }) end
+function helpers.last_request() return helpers.control("GET", "/_emulator/last_request") end
+function helpers.session_count() return helpers.control("GET", "/_emulator/sessions").count end
+
+-- The next request to any API endpoint gets exactly this reply:
+-- { status = 200, content_type = "text/html", body = "..." }.
+function helpers.next_reply(reply) return helpers.control("POST", "/_emulator/next_reply", reply) end
+
+function helpers.client(options)
+  options = options or {}
+  if options.base_url == nil then options.base_url = helpers.base_url end
+  return cs.client(options)
+end
+
+-- Logs the user in on client and returns the token.
+function helpers.token(client, user)
+  user = user or helpers.ada
+  local login = assert(client:login{ username_or_email = user.user_name, password = user.password })
+  return login.cs_auth_token
+end
+
+-- Nothing listens on port 1 of loopback (a privileged port no test uses),
+-- so connecting there is refused at once.
+helpers.refused_url = "http://127.0.0.1:1"
+
+-- Asserts that fn raises an error whose message contains fragment (plain
+-- text): the function's name in "bad argument #1 to 'x'" differs between
+-- Lua versions, the part that names what was wrong does not.
+function helpers.raises(fragment, fn, ...)
+  local ok, err = pcall(fn, ...)
+  assert(not ok, "expected an error containing: " .. fragment)
+  err = tostring(err)
+  assert(err:find(fragment, 1, true), ("expected an error containing %q, got %q"):format(fragment, err))
+  return err
+end
+
+function helpers.now()
+  local pipe = io.popen("date +%s.%N")
+  local t = tonumber(pipe:read("*a"))
+  pipe:close()
+  return t
+end
+
+return helpers

@@ -1,0 +1,294 @@
+/* The HTTP core over libcurl: see http.h. */
+#include "http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TOKEN_HEADER "x-chronosheets-auth: "
+#define INITIAL_BUFFER 16384
+
+typedef struct buffer {
+    char *data;
+    size_t len, cap;
+} buffer;
+
+struct http_call {
+    CURL *easy;
+    size_t max_response_bytes;
+    int too_large;
+    buffer response;
+    buffer request;
+    buffer url;                 /* base_url, then the path of each call */
+    size_t base_len;
+    /* The header list is rebuilt only when what it holds changes (a new
+     * token, or body/no body), so a session that repeats the same call
+     * builds it once. The token copy is wiped before it is freed. */
+    struct curl_slist *headers;
+    int headers_have_body;
+    buffer headers_token;
+    const char *last_method;    /* static strings, compared by address */
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+static void wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = p;
+    while (n--)
+        *v++ = 0;
+}
+
+static int buffer_reserve(buffer *b, size_t need)
+{
+    if (need <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : INITIAL_BUFFER;
+    while (cap < need)
+        cap *= 2;
+    char *data = realloc(b->data, cap);
+    if (data == NULL)
+        return -1;
+    b->data = data;
+    b->cap = cap;
+    return 0;
+}
+
+static int buffer_set(buffer *b, size_t at, const char *s, size_t n)
+{
+    if (buffer_reserve(b, at + n + 1) != 0)
+        return -1;
+    memcpy(b->data + at, s, n);
+    b->len = at + n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+static void buffer_free(buffer *b, int secret)
+{
+    if (b->data != NULL && secret)
+        wipe(b->data, b->cap);
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+/* curl's write callback: copy, or stop the transfer at the cap. Returning
+ * a short count makes curl fail the transfer with CURLE_WRITE_ERROR. */
+static size_t call_write(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    http_call *call = userdata;
+    size_t n = size * nmemb;
+    buffer *b = &call->response;
+    if (b->len + n > call->max_response_bytes) {
+        call->too_large = 1;
+        return 0;
+    }
+    if (buffer_reserve(b, b->len + n) != 0)
+        return 0;
+    memcpy(b->data + b->len, data, n);
+    b->len += n;
+    return n;
+}
+
+#define SET(opt, val) \
+    do { if ((rc = curl_easy_setopt(easy, (opt), (val))) != CURLE_OK) goto fail; } while (0)
+
+http_call *http_call_new(const http_options *o, char *err, size_t errlen)
+{
+    CURLcode rc = CURLE_OK;
+    http_call *call = calloc(1, sizeof *call);
+    if (call == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    CURL *easy = call->easy = curl_easy_init();
+    if (easy == NULL) {
+        free(call);
+        snprintf(err, errlen, "curl_easy_init failed");
+        return NULL;
+    }
+    call->max_response_bytes = o->max_response_bytes;
+    if (buffer_set(&call->url, 0, o->base_url, strlen(o->base_url)) != 0) {
+        rc = CURLE_OUT_OF_MEMORY;
+        goto fail;
+    }
+    call->base_len = call->url.len;
+
+    SET(CURLOPT_NOSIGNAL, 1L);           /* no SIGALRM: we live inside other programs */
+    SET(CURLOPT_ERRORBUFFER, call->errbuf);
+    SET(CURLOPT_WRITEFUNCTION, call_write);
+    SET(CURLOPT_WRITEDATA, call);
+    SET(CURLOPT_TIMEOUT_MS, o->timeout_ms);
+    SET(CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
+    if (o->low_speed_limit > 0) {
+        SET(CURLOPT_LOW_SPEED_LIMIT, o->low_speed_limit);
+        SET(CURLOPT_LOW_SPEED_TIME, o->low_speed_time);
+    }
+    /* A cap announced by Content-Length fails before any byte is read. */
+    SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_response_bytes);
+    /* Never follow a redirect: it would carry the token or the password
+     * to wherever the Location points. */
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+    SET(CURLOPT_PROTOCOLS_STR, "http,https");
+    SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    SET(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
+    SET(CURLOPT_SSL_VERIFYPEER, o->verify_tls ? 1L : 0L);
+    SET(CURLOPT_SSL_VERIFYHOST, o->verify_tls ? 2L : 0L);
+    if (o->ca_file != NULL)
+        SET(CURLOPT_CAINFO, o->ca_file);
+    if (o->proxy != NULL)
+        SET(CURLOPT_PROXY, o->proxy);
+    SET(CURLOPT_USERAGENT, o->user_agent);
+    SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    return call;
+
+fail:
+    snprintf(err, errlen, "cannot set up libcurl: %s", curl_easy_strerror(rc));
+    http_call_free(call);
+    return NULL;
+}
+
+void http_call_free(http_call *call)
+{
+    if (call == NULL)
+        return;
+    if (call->easy != NULL)
+        curl_easy_cleanup(call->easy);
+    curl_slist_free_all(call->headers);
+    buffer_free(&call->response, 1);
+    buffer_free(&call->request, 1);
+    buffer_free(&call->url, 0);
+    buffer_free(&call->headers_token, 1);
+    free(call);
+}
+
+CURL *http_call_easy(http_call *call)
+{
+    return call->easy;
+}
+
+static int header_safe(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+static int call_headers(http_call *call, const char *token, size_t token_len, int has_body)
+{
+    int same_token = token == NULL
+        ? call->headers_token.data == NULL
+        : call->headers_token.data != NULL && call->headers_token.len == token_len
+          && memcmp(call->headers_token.data, token, token_len) == 0;
+    if (call->headers != NULL && same_token && call->headers_have_body == has_body)
+        return 0;
+
+    curl_slist_free_all(call->headers);
+    call->headers = NULL;
+    buffer_free(&call->headers_token, 1);
+
+    struct curl_slist *list = curl_slist_append(NULL, "Accept: application/json");
+    /* No "Expect: 100-continue" round trip for bodies. */
+    if (list != NULL)
+        list = curl_slist_append(list, "Expect:");
+    if (list != NULL && has_body)
+        list = curl_slist_append(list, "Content-Type: application/json; charset=utf-8");
+    if (list != NULL && token != NULL) {
+        buffer h = {0};
+        if (buffer_set(&h, 0, TOKEN_HEADER, sizeof TOKEN_HEADER - 1) != 0
+            || buffer_set(&h, h.len, token, token_len) != 0) {
+            buffer_free(&h, 1);
+            curl_slist_free_all(list);
+            return -1;
+        }
+        struct curl_slist *with = curl_slist_append(list, h.data);
+        buffer_free(&h, 1);
+        if (with == NULL) {
+            curl_slist_free_all(list);
+            return -1;
+        }
+        list = with;
+        if (buffer_set(&call->headers_token, 0, token, token_len) != 0) {
+            curl_slist_free_all(list);
+            return -1;
+        }
+    }
+    if (list == NULL)
+        return -1;
+    call->headers = list;
+    call->headers_have_body = has_body;
+    return curl_easy_setopt(call->easy, CURLOPT_HTTPHEADER, list) == CURLE_OK ? 0 : -1;
+}
+
+int http_call_prepare(http_call *call, const char *method, const char *path,
+                      const char *token, size_t token_len,
+                      const char *body, size_t body_len)
+{
+    CURL *easy = call->easy;
+    if (token != NULL && !header_safe(token, token_len))
+        return -1;
+    if (call_headers(call, token, token_len, body != NULL) != 0)
+        return -1;
+
+    size_t path_len = strlen(path);
+    if (call->url.len != call->base_len + path_len
+        || memcmp(call->url.data + call->base_len, path, path_len) != 0) {
+        if (buffer_set(&call->url, call->base_len, path, path_len) != 0)
+            return -1;
+        if (curl_easy_setopt(easy, CURLOPT_URL, call->url.data) != CURLE_OK)
+            return -1;
+    }
+
+    if (body != NULL) {
+        if (buffer_set(&call->request, 0, body, body_len) != 0)
+            return -1;
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDS, call->request.data);
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+        curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") == 0 ? NULL : method);
+        call->last_method = NULL;
+    } else if (call->last_method != method) {
+        /* HTTPGET resets a previous body; CUSTOMREQUEST then names any
+         * other bodiless method (DELETE). */
+        curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, strcmp(method, "GET") == 0 ? NULL : method);
+        call->last_method = method;
+    }
+
+    call->response.len = 0;
+    call->too_large = 0;
+    call->errbuf[0] = '\0';
+    return 0;
+}
+
+void http_call_finish(http_call *call, CURLcode code, http_response *out)
+{
+    memset(out, 0, sizeof *out);
+    out->code = code;
+    out->too_large = call->too_large || code == CURLE_FILESIZE_EXCEEDED;
+    if (code != CURLE_OK)
+        out->error = call->errbuf[0] != '\0' ? call->errbuf : curl_easy_strerror(code);
+    curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &out->status);
+    char *content_type = NULL;
+    curl_easy_getinfo(call->easy, CURLINFO_CONTENT_TYPE, &content_type);
+    out->content_type = content_type;
+    out->body = call->response.data != NULL ? call->response.data : "";
+    out->body_len = call->response.len;
+}
+
+void http_call_perform(http_call *call, http_response *out)
+{
+    http_call_finish(call, curl_easy_perform(call->easy), out);
+}
+
+const char *http_curl_version(void)
+{
+    return curl_version();
+}
+
+int http_global_init(void)
+{
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
