@@ -27,7 +27,7 @@ EMULATOR = emulator/emulator
 TEST_PORT ?= 18089
 DEMO_PORT ?= 8089
 
-.PHONY: all deps demo check specs rock-check clean
+.PHONY: all deps demo check specs clean
 
 all: $(CORE)
 
@@ -45,12 +45,15 @@ demo: deps
 
 check: deps
 	@$(MAKE) --no-print-directory all
-	@tools/with-emulator $(TEST_PORT) test tools/run-specs $(LUA_VERSION) $(BUILD)
-	@tools/check-rock $(LUA_VERSION)
+	@tools/with-emulator $(TEST_PORT) test tools/check $(LUA_VERSION) $(BUILD)
 
-# The specs alone, for a machine where `make deps` has run.
+# The busted suite alone, for a machine where `make deps` has run.
 specs: all
 	@tools/with-emulator $(TEST_PORT) test tools/run-specs $(LUA_VERSION) $(BUILD)
 
 clean:
 	rm -rf build
+
+# Further targets (other Lua versions, sanitizers, benchmarks), one file
+# per concern.
+-include mk/*.mk

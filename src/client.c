@@ -186,7 +186,7 @@ static int client_new(lua_State *L)
                                                 DEFAULT_MAX_RESPONSE_BYTES, 1);
     const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
     lua_pushfstring(L, "chronosheets-lua/%s libcurl/%s", CHRONOSHEETS_VERSION, v->version);
-    o.user_agent = option_string(L, "user_agent", lua_tostring(L, -2));
+    o.user_agent = option_string(L, "user_agent", lua_tostring(L, -1));
 
     client *c = lua_newuserdata(L, sizeof *c);
     memset(c, 0, sizeof *c);
@@ -239,7 +239,8 @@ static void add_secret(wire_secrets *s, const char *text, size_t len)
 
 static void add_secret_field(lua_State *L, wire_secrets *s, int table, const char *field)
 {
-    lua_getfield(L, table, field);
+    lua_pushstring(L, field);
+    lua_rawget(L, table);
     if (lua_type(L, -1) == LUA_TSTRING) {
         size_t len;
         const char *text = lua_tolstring(L, -1, &len);

@@ -259,7 +259,8 @@ int wire_push_error(lua_State *L, const char *kind, const char *status, long htt
     return 2;
 }
 
-/* "chronosheets api error (SessionExpired, HTTP 401): Your session has expired" */
+/* "chronosheets api error (SessionExpired, HTTP 401): Your session has expired"
+ * "chronosheets http error: HTTP 502 (text/html): <html>..." */
 static int error_tostring(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -272,8 +273,10 @@ static int error_tostring(lua_State *L)
     luaL_buffinit(L, &b);
     lua_pushfstring(L, "chronosheets %s error", lua_isstring(L, 2) ? lua_tostring(L, 2) : "?");
     luaL_addvalue(&b);
-    int has_status = lua_isstring(L, 3), has_http = lua_isnumber(L, 4);
-    if (has_status || has_http) {
+    /* Only an api error needs its statuses here: the other kinds' messages
+     * carry the HTTP status and content type already. */
+    int has_status = lua_isstring(L, 3), has_http = has_status && lua_isnumber(L, 4);
+    if (has_status) {
         luaL_addstring(&b, " (");
         if (has_status)
             luaL_addstring(&b, lua_tostring(L, 3));
@@ -543,15 +546,23 @@ static const char *content_type(const http_response *r)
 }
 
 /* A reply that is not a usable envelope: "http" for an error status (a
- * proxy's HTML page), "decode" when a 2xx carried something unreadable. */
-static int push_unusable(lua_State *L, const http_response *r, const char *why,
+ * proxy's HTML page, an unknown path), "decode" when a 2xx carried
+ * something unreadable. An "http" error shows the reply's Message when it
+ * is a JSON object with one (envelope > 0), else the first bytes. */
+static int push_unusable(lua_State *L, const http_response *r, const char *why, int envelope,
                          const wire_secrets *secrets)
 {
-    const char *kind = r->status >= 300 ? "http" : "decode";
-    const char *body = r->body_len == 0 ? "empty body" : push_snippet(L, r);
-    const char *msg = lua_pushfstring(L, "%s (HTTP %d, %s): %s", why, (int)r->status,
-                                      content_type(r), body);
-    return wire_push_error(L, kind, NULL, r->status, msg, secrets);
+    const char *body = NULL;
+    if (r->status >= 300 && envelope > 0) {
+        lua_getfield(L, envelope, "Message");
+        body = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    }
+    if (body == NULL)
+        body = r->body_len == 0 ? "empty body" : push_snippet(L, r);
+    const char *msg = r->status >= 300
+        ? lua_pushfstring(L, "HTTP %d (%s): %s", (int)r->status, content_type(r), body)
+        : lua_pushfstring(L, "%s (HTTP %d, %s): %s", why, (int)r->status, content_type(r), body);
+    return wire_push_error(L, r->status >= 300 ? "http" : "decode", NULL, r->status, msg, secrets);
 }
 
 static int push_api_error(lua_State *L, int envelope, const http_response *r,
@@ -624,7 +635,7 @@ int wire_push_reply(lua_State *L, const http_response *r, const wire_reply *repl
         return n;
     }
     if (r->body_len == 0)
-        return push_unusable(L, r, "the reply has no body", secrets);
+        return push_unusable(L, r, "the reply has no body", 0, secrets);
 
     int base = lua_gettop(L);
     push_state(L, STATE_DECODE);
@@ -632,23 +643,23 @@ int wire_push_reply(lua_State *L, const http_response *r, const wire_reply *repl
     if (lua_pcall(L, 1, 1, 0) != 0) {
         const char *why = lua_pushfstring(L, "the reply is not JSON (%s)",
                                           lua_isstring(L, -1) ? lua_tostring(L, -1) : "?");
-        return keep_results(L, base, push_unusable(L, r, why, secrets));
+        return keep_results(L, base, push_unusable(L, r, why, 0, secrets));
     }
     int envelope = base + 1;
     int n;
-    if (lua_type(L, envelope) != LUA_TTABLE) {
-        n = push_unusable(L, r, "the reply is not a JSON object", secrets);
+    if (lua_type(L, envelope) != LUA_TTABLE || cs_rawlen(L, envelope) > 0) {
+        n = push_unusable(L, r, "the reply is not a JSON object", 0, secrets);
     } else {
         lua_getfield(L, envelope, "Status");
         int status_type = lua_type(L, -1);
         int succeeded = status_type == LUA_TSTRING && strcmp(lua_tostring(L, -1), "Succeeded") == 0;
         lua_pop(L, 1);
         if (status_type != LUA_TSTRING)
-            n = push_unusable(L, r, "the reply has no Status string", secrets);
+            n = push_unusable(L, r, "the reply has no Status string", envelope, secrets);
         else if (!succeeded)
             n = push_api_error(L, envelope, r, secrets);
         else if (r->status < 200 || r->status >= 300)
-            n = push_unusable(L, r, "a Succeeded reply with an error status", secrets);
+            n = push_unusable(L, r, "a Succeeded reply with an error status", envelope, secrets);
         else {
             mapper m = { L, "" };
             int rc;
@@ -684,7 +695,7 @@ int wire_push_reply(lua_State *L, const http_response *r, const wire_reply *repl
             }
             if (rc != 0) {
                 lua_settop(L, data);
-                n = push_unusable(L, r, m.error, secrets);
+                n = push_unusable(L, r, m.error, 0, secrets);
             } else {
                 n = 1;
             }
