@@ -4,7 +4,7 @@
 #   make demo     install what is missing, start the emulator, run examples/quickstart.lua
 #   make check    install what is missing, build, run every spec against the emulator
 #
-# LUA_VERSION=5.3 (etc.) builds for another Lua.
+# LUA_VERSION=5.3 (etc.) builds for another Lua; LUA_VERSION=jit for LuaJIT.
 
 LUA_VERSION ?= 5.4
 LUA ?= lua$(LUA_VERSION)
@@ -25,6 +25,11 @@ CORE = $(BUILD)/chronosheets/core.so
 
 EMULATOR = emulator/emulator
 TEST_PORT ?= 18089
+# make check also runs the busted suite on these Luas (build/<v>/), and
+# installs these Debian packages besides tools/install-deps' own (mk/*.mk
+# files add theirs with +=).
+CHECK_LUAS ?= jit
+CHECK_DEPS =
 DEMO_PORT ?= 8089
 
 .PHONY: all deps demo check specs clean
@@ -36,7 +41,7 @@ $(CORE): $(SOURCES) $(HEADERS) Makefile
 	$(CC) $(WARNINGS) $(CFLAGS) $(MODULE_FLAGS) $(LUA_CFLAGS) $(CURL_CFLAGS) -o $@ $(SOURCES) $(CURL_LIBS)
 
 deps:
-	@tools/install-deps
+	@tools/install-deps $(CHECK_DEPS)
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -45,7 +50,8 @@ demo: deps
 
 check: deps
 	@$(MAKE) --no-print-directory all
-	@tools/with-emulator $(TEST_PORT) test tools/check $(LUA_VERSION) $(BUILD)
+	@for v in $(CHECK_LUAS); do $(MAKE) --no-print-directory all LUA_VERSION=$$v || exit 1; done
+	@tools/with-emulator $(TEST_PORT) test tools/check $(LUA_VERSION) $(BUILD) $(CHECK_LUAS)
 
 # The busted suite alone, for a machine where `make deps` has run.
 specs: all

@@ -1,0 +1,25 @@
+-- luacheck configuration; `luacheck .` (make check runs it) must stay clean.
+
+-- The module runs on Lua 5.1-5.4 and LuaJIT: by default only the globals
+-- every one of them has. Files below that run in one known host say so.
+std = "min"
+max_line_length = 120
+exclude_files = { "build/", ".git/" }
+
+-- Specs may use what one Lua has behind a guard (`if math.type then`), and
+-- a table of expected values reads best on one line.
+files["spec/"] = { std = "max+busted", max_line_length = 170 }
+
+-- Benchmarks run on the Lua they are given.
+files["bench/"] = { std = "max" }
+
+-- Code that runs inside nginx's Lua module (LuaJIT + ngx).
+files["emulator/"] = { std = "ngx_lua" }
+files["examples/openresty/"] = { std = "ngx_lua" }
+
+-- Code that runs inside Neovim (LuaJIT + vim).
+files["examples/nvim/"] = { std = "luajit", read_globals = { "vim" } }
+files["lua/chronosheets/nvim.lua"] = { std = "luajit", read_globals = { "vim" } }
+
+-- The LuaLS definition file declares functions without bodies.
+files["types/"] = { unused_args = false }
