@@ -1,0 +1,217 @@
+-- bench.lua: runs every runner, plain (wall and CPU time, several rounds)
+-- and under callgrind (instructions), and prints one Markdown table.
+-- bench/run sets the environment; `make bench` is the way in.
+--
+-- Instructions per call are counted by callgrind on a run of N calls and
+-- on a run of 10*N calls: the difference, divided by 9*N, leaves out
+-- start-up, the first connection and the TLS handshake, and does not
+-- depend on what else the machine is doing. Wall and CPU time do.
+
+local getenv = os.getenv
+local env = {
+  lua = getenv("BENCH_LUA"), floor = getenv("BENCH_FLOOR"), dir = getenv("BENCH_DIR"),
+  url = getenv("BENCH_URL"), tls_url = getenv("BENCH_TLS_URL"), ca = getenv("BENCH_CA"),
+  token = getenv("BENCH_TOKEN"), tls_log = getenv("BENCH_TLS_LOG"),
+}
+local ROUNDS = tonumber(getenv("BENCH_ROUNDS")) or 5
+local SCALE = tonumber(getenv("BENCH_SCALE")) or 1     -- multiplies every N
+local PATH = "/UserProfile/GetMyProfile"
+
+local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+local function lua_runner(kind)
+  return function(n) return ("%s bench/runner.lua %s %d"):format(env.lua, kind, n) end
+end
+
+-- n: calls per timed round; grind_n: the N of the callgrind pair;
+-- base: the floor row its ratios are taken against.
+local runners = {
+  { id = "floor", name = "libcurl floor (C, one easy handle)", n = 5000, grind_n = 200,
+    command = function(n) return ("%s %s %d %s"):format(env.floor, q(env.url .. PATH), n, env.token) end },
+  { id = "module", name = "chronosheets, blocking", n = 5000, grind_n = 200, base = "floor",
+    command = lua_runner("module") },
+  { id = "socket_http", name = "socket.http + lua-cjson", n = 1000, grind_n = 100, base = "floor",
+    command = lua_runner("socket_http") },
+  { id = "curl_program", name = "curl program per call (io.popen)", n = 100, grind_n = 1,
+    rounds = 3, base = "floor", children = true, command = lua_runner("curl_program") },
+  { id = "floor_tls", name = "libcurl floor, TLS", n = 3000, grind_n = 200, base = "floor_tls",
+    command = function(n)
+      return ("%s %s %d %s %s"):format(env.floor, q(env.tls_url .. PATH), n, env.token, q(env.ca))
+    end },
+  { id = "module_tls", name = "chronosheets, blocking, TLS", n = 3000, grind_n = 200,
+    base = "floor_tls", command = lua_runner("module_tls") },
+}
+runners[1].base = "floor"
+
+local function run(command)
+  local pipe = assert(io.popen(command))
+  local out = pipe:read("a")
+  local ok, how, code = pipe:close()
+  if not ok then
+    error(("bench: %s failed (%s %s):\n%s"):format(command, how, tostring(code), out))
+  end
+  return out
+end
+
+local function median(list)
+  local s = {}
+  for i, v in ipairs(list) do s[i] = v end
+  table.sort(s)
+  local m = #s // 2
+  return #s % 2 == 1 and s[m + 1] or (s[m] + s[m + 1]) / 2
+end
+
+local function say(...) io.stderr:write(...) io.stderr:flush() end
+
+---------------------------------------------------------------------------
+-- Wall and CPU time: rounds interleaved, so a burst of load elsewhere on
+-- the machine spreads over every runner instead of hitting one.
+
+for _, r in ipairs(runners) do
+  r.n = math.max(1, math.floor(r.n * SCALE))
+  r.rates, r.cpus, r.rss = {}, {}, 0
+end
+for round = 1, ROUNDS do
+  say(("bench: timing, round %d of %d\n"):format(round, ROUNDS))
+  for _, r in ipairs(runners) do
+    if round <= (r.rounds or ROUNDS) then
+      local wall, cpu, rss = run(r.command(r.n)):match("([%d.]+) ([%d.]+) (%d+)")
+      assert(wall, "bench: runner " .. r.id .. " printed no timing")
+      table.insert(r.rates, r.n / tonumber(wall))
+      table.insert(r.cpus, tonumber(cpu) / r.n)
+      r.rss = math.max(r.rss, tonumber(rss))
+    end
+  end
+end
+
+---------------------------------------------------------------------------
+-- Instructions: callgrind, N and 10*N calls.
+
+local function instructions(r, n)
+  local pattern = ("%s/callgrind.%s.%d"):format(env.dir, r.id, n)
+  run(("rm -f %s.*"):format(q(pattern)))
+  run(("valgrind --tool=callgrind -q %s --callgrind-out-file=%s.%%p %s 2>&1")
+      :format(r.children and "--trace-children=yes" or "", q(pattern), r.command(n)))
+  local total = 0
+  for file in run(("ls %s.*"):format(q(pattern))):gmatch("[^\n]+") do
+    local f = assert(io.open(file))
+    local text = f:read("a")
+    f:close()
+    local count = text:match("\nsummary: (%d+)") or text:match("\ntotals: (%d+)")
+    total = total + assert(tonumber(count), "no summary in " .. file)
+  end
+  return total
+end
+
+for _, r in ipairs(runners) do
+  say(("bench: callgrind, %s\n"):format(r.id))
+  local n = r.grind_n
+  r.ir = (instructions(r, 10 * n) - instructions(r, n)) / (9 * n)
+end
+
+---------------------------------------------------------------------------
+-- TLS: how many connections and handshakes one client needs for N calls.
+
+local function log_lines()
+  local f = io.open(env.tls_log)
+  if not f then return {} end
+  local lines = {}
+  for line in f:lines() do lines[#lines + 1] = line end
+  f:close()
+  return lines
+end
+
+say("bench: TLS reuse\n")
+local tls_calls = 1000
+local before = #log_lines()
+run(lua_runner("module_tls")(tls_calls - 1))
+local connections, full, resumed, requests = {}, 0, 0, 0
+local lines = log_lines()
+for i = before + 1, #lines do
+  local conn, _, reused = lines[i]:match("^(%d+) (%d+) (%S+)")
+  requests = requests + 1
+  if not connections[conn] then
+    connections[conn] = true
+    if reused == "r" then resumed = resumed + 1 else full = full + 1 end
+  end
+end
+local connection_count = 0
+for _ in pairs(connections) do connection_count = connection_count + 1 end
+
+---------------------------------------------------------------------------
+-- Memory.
+
+say("bench: memory\n")
+local memory = {}
+for what, lua_bytes, c_bytes in run(env.lua .. " bench/memory.lua"):gmatch("(%S+) (%-?%d+) ?(%-?%d*)") do
+  memory[what] = { lua = tonumber(lua_bytes), c = tonumber(c_bytes) }
+end
+
+---------------------------------------------------------------------------
+-- The table.
+
+local by_id = {}
+for _, r in ipairs(runners) do by_id[r.id] = r end
+
+local function thousands(x)
+  local s = ("%d"):format(math.floor(x + 0.5))
+  return (s:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", ""))
+end
+
+local function first_line(command)
+  local ok, out = pcall(run, command)
+  return ok and out:match("[^\n]*") or "?"
+end
+
+local cpu_model = first_line("grep -m1 'model name' /proc/cpuinfo"):gsub("^.-:%s*", "")
+print(("GetMyProfile over loopback, %s; %s CPUs (%s), %s; %s; %s.")
+  :format(os.date("!%Y-%m-%d %H:%M UTC"), first_line("nproc"), cpu_model,
+          first_line("uname -sr"), first_line(env.lua .. " -v"):match("^%S+ %S+") or "?",
+          first_line(env.lua .. " -e 'print(require\"chronosheets\".curl_version())'")
+            :match("^libcurl/%S+ %S+") or "?"))
+print()
+print("| runner | calls/s: median (min–max) | time × floor | CPU µs/call | CPU × floor | instructions/call | instr. × floor | peak RSS |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+for _, r in ipairs(runners) do
+  local base = by_id[r.base]
+  local rate, base_rate = median(r.rates), median(base.rates)
+  local cpu, base_cpu = median(r.cpus), median(base.cpus)
+  local lo, hi = math.huge, 0
+  for _, v in ipairs(r.rates) do lo, hi = math.min(lo, v), math.max(hi, v) end
+  print(("| %s | %s (%s–%s) | %.2f | %.1f | %.2f | %s | %.2f | %.1f MB |"):format(
+    r.name, thousands(rate), thousands(lo), thousands(hi), base_rate / rate,
+    cpu * 1e6, cpu / base_cpu, thousands(r.ir), r.ir / base.ir, r.rss / 1024))
+end
+print()
+print(("Ratios are costs against the libcurl floor of the same run (the TLS rows against the TLS floor); "
+       .. "%d rounds of %d calls (socket.http %d, curl program %d over %d rounds); "
+       .. "instructions from callgrind, (I(10N) − I(N)) / 9N, N = %d (curl program: N = %d, children traced).")
+  :format(ROUNDS, by_id.module.n, by_id.socket_http.n, by_id.curl_program.n,
+          math.min(ROUNDS, by_id.curl_program.rounds), by_id.module.grind_n, by_id.curl_program.grind_n))
+print()
+print(("TLS, one client: %d calls over %d connection(s), %d full handshake(s), %d resumed.")
+  :format(requests, connection_count, full, resumed))
+local function mem(what, label)
+  local m = memory[what]
+  if m then
+    print(("- %s: %s bytes of Lua heap + %s bytes of C heap (malloc)")
+      :format(label, thousands(m.lua), thousands(m.c)))
+  end
+end
+print()
+print("Memory held, averaged over 50 live objects:")
+mem("client_idle", "one client, before its first call")
+mem("client_connected", "one client with its kept-alive connection")
+mem("client_tls_connected", "one client with its kept-alive TLS connection")
+mem("session", "one session (client:session{}), on top of its client")
+if memory.peak_rss_kb then
+  print(("- peak RSS of that process (52 clients, 50 sessions): %.1f MB"):format(memory.peak_rss_kb.lua / 1024))
+end
+print()
+local m, f, s = by_id.module, by_id.floor, by_id.socket_http
+local function verdict(ok) return ok and "met" or "NOT met" end
+print(("Targets: instructions %.2f × floor (≤ 1.20: %s); wall time %.2f × floor (≤ 1.20: %s); "
+       .. "socket.http + lua-cjson uses %.1f× our instructions (≥ 2: %s).")
+  :format(m.ir / f.ir, verdict(m.ir / f.ir <= 1.2),
+          median(f.rates) / median(m.rates), verdict(median(f.rates) / median(m.rates) <= 1.2),
+          s.ir / m.ir, verdict(s.ir / m.ir >= 2)))
