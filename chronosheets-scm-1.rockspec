@@ -32,6 +32,10 @@ external_dependencies = {
 
 build = {
   type = "builtin",
+  -- The LuaLS definitions (a `---@meta` file) are for editors, not for
+  -- require: installed beside the rock's manifest, off package.path
+  -- (`luarocks show --rock-dir chronosheets`/types).
+  copy_directories = { "types" },
   modules = {
     ["chronosheets"] = "lua/chronosheets/init.lua",
     ["chronosheets.core"] = {

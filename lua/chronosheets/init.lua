@@ -8,7 +8,11 @@
 --     local session = assert(cs.login{ username_or_email = "ada", password = "..." })
 --     print(session:profile().first_name)
 --     session:logout()
+--
+-- Editors: the LuaLS annotations of the whole API (the C core included)
+-- are in types/chronosheets.lua; the ones here name those types.
 
+---@type chronosheets.core
 local core = require "chronosheets.core"
 
 local error = error
@@ -18,6 +22,7 @@ local setmetatable = setmetatable
 local tostring = tostring
 local type = type
 
+---@type chronosheets
 local _M = {
   _VERSION = core.VERSION,
   VERSION = core.VERSION,
@@ -34,11 +39,13 @@ local credential_keys = { username_or_email = true, password = true, remember_me
 ---------------------------------------------------------------------------
 -- Sessions
 
+---@type chronosheets.Session
 local session = {}
 
 -- Tokens live here, not in the session table, so that dumping a session
 -- (vim.inspect, a debugger, pairs) never shows one. Weak keys: a session
 -- that is collected takes its token with it.
+---@type table<chronosheets.Session, string>
 local tokens = setmetatable({}, { __mode = "k" })
 
 local session_mt = {
@@ -53,6 +60,9 @@ local session_mt = {
   end,
 }
 
+---@param self chronosheets.Session
+---@param method string
+---@return string token
 local function check_session(self, method)
   if getmetatable(self) ~= session_mt then
     error(("bad self to session:%s (a session expected)"):format(method), 3)
@@ -66,6 +76,12 @@ end
 
 -- A SessionExpired reply means the token is dead: forget it so later
 -- calls fail at once, without a request.
+---@generic T
+---@param self chronosheets.Session
+---@param result T?
+---@param err chronosheets.Error?
+---@return T?
+---@return chronosheets.Error?
 local function settle(self, result, err)
   if result == nil and err and err.status == "SessionExpired" then
     tokens[self] = nil
@@ -73,6 +89,10 @@ local function settle(self, result, err)
   return result, err
 end
 
+---@param client chronosheets.Client
+---@param login chronosheets.LoginResult
+---@param owns_client boolean?
+---@return chronosheets.Session
 local function new_session(client, login, owns_client)
   local self = setmetatable({ client = client, user = login.logged_in_user,
                               owns_client = owns_client or false }, session_mt)
@@ -81,12 +101,16 @@ local function new_session(client, login, owns_client)
 end
 
 --- The profile of the logged-in user (GetMyProfile).
+---@return chronosheets.Profile? profile
+---@return chronosheets.Error? err
 function session:profile()
   local token = check_session(self, "profile")
   return settle(self, self.client:get_my_profile(token))
 end
 
 --- Extends the session (KeepSessionAlive); true on success.
+---@return true? ok
+---@return chronosheets.Error? err
 function session:keep_alive()
   local token = check_session(self, "keep_alive")
   return settle(self, self.client:keep_session_alive(token))
@@ -94,6 +118,9 @@ end
 
 --- Updates profile fields (UpdateMyProfile): first_name, last_name,
 -- email_address, is_subscribed_to_newsletter.
+---@param fields chronosheets.ProfileFields
+---@return chronosheets.UpdateResult? result
+---@return chronosheets.Error? err
 function session:update(fields)
   local token = check_session(self, "update")
   return settle(self, self.client:update_my_profile(token, fields))
@@ -101,6 +128,10 @@ end
 
 --- Changes the password: sends WantsToChangePassword with the old password
 -- and the new one twice.
+---@param old_password string
+---@param new_password string
+---@return chronosheets.UpdateResult? result
+---@return chronosheets.Error? err
 function session:change_password(old_password, new_password)
   local token = check_session(self, "change_password")
   if type(old_password) ~= "string" then
@@ -120,6 +151,8 @@ end
 --- Logs out (DoLogout) and forgets the token. Idempotent: a session that is
 -- already logged out returns true at once. The token is forgotten even when
 -- the server cannot be reached, and nil, err then says why.
+---@return boolean ok
+---@return chronosheets.Error? err
 function session:logout()
   if getmetatable(self) ~= session_mt then
     error("bad self to session:logout (a session expected)", 2)
@@ -146,6 +179,9 @@ session_mt.__close = function(self) self:logout() end
 
 --- client:session{ username_or_email =, password =, remember_me = }
 -- Logs in on an existing client; the session uses it but does not close it.
+---@param credentials chronosheets.Credentials
+---@return chronosheets.Session? session
+---@return chronosheets.Error? err
 function core.client_methods:session(credentials)
   local login, err = self:login(credentials)
   if not login then return nil, err end
@@ -155,6 +191,9 @@ end
 --- cs.login{ username_or_email =, password =, remember_me =, <client options> }
 -- Creates a client with the options, logs in, and returns a session that
 -- owns the client (logout closes it), or nil, err.
+---@param options chronosheets.LoginOptions
+---@return chronosheets.Session? session
+---@return chronosheets.Error? err
 function _M.login(options)
   if type(options) ~= "table" then
     error("bad argument #1 to 'login' (table expected, got " .. type(options) .. ")", 2)
