@@ -8,6 +8,7 @@
 
 #include "compat.h"
 #include "http.h"
+#include "multi.h"
 #include "schema.h"
 #include "wire.h"
 
@@ -22,6 +23,7 @@ typedef struct client {
     http_call *call;            /* NULL once closed */
     wire_buffer body;           /* request JSON, reused call after call */
     char *base_url;             /* for tostring */
+    multi *multi;               /* the non-blocking calls (multi.c) */
 } client;
 
 static client *client_check(lua_State *L, int idx)
@@ -38,7 +40,7 @@ static client *client_check(lua_State *L, int idx)
 static const char *const option_names[] = {
     "base_url", "timeout", "connect_timeout", "low_speed_limit", "low_speed_time",
     "ca_file", "verify_tls", "proxy", "user_agent", "max_response_bytes",
-    "allow_insecure_http", NULL
+    "allow_insecure_http", "max_connections", NULL
 };
 
 static int option_error(lua_State *L, const char *name, const char *expected)
@@ -187,6 +189,7 @@ static int client_new(lua_State *L)
     const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
     lua_pushfstring(L, "chronosheets-lua/%s libcurl/%s", CHRONOSHEETS_VERSION, v->version);
     o.user_agent = option_string(L, "user_agent", lua_tostring(L, -1));
+    long max_connections = option_count(L, "max_connections", DEFAULT_MAX_CONNECTIONS, 1);
 
     client *c = lua_newuserdata(L, sizeof *c);
     memset(c, 0, sizeof *c);
@@ -197,6 +200,12 @@ static int client_new(lua_State *L)
     strcpy(c->base_url, o.base_url);
     c->call = http_call_new(&o, err, sizeof err);
     if (c->call == NULL) {
+        free(c->base_url);
+        return luaL_error(L, "cannot create a client: %s", err);
+    }
+    c->multi = multi_new(&o, max_connections, err, sizeof err);
+    if (c->multi == NULL) {
+        http_call_free(c->call);
         free(c->base_url);
         return luaL_error(L, "cannot create a client: %s", err);
     }
@@ -257,6 +266,10 @@ static int client_call(lua_State *L, client *c, const char *method, const char *
     if (lua_isnil(L, -1))
         return luaL_error(L, "no JSON codec: install lua-cjson, or pass one to use_json");
     lua_pop(L, 1);
+    if (multi_is_async(L))
+        return multi_start(L, c->multi, method, path, token, token_len,
+                           body != NULL ? body->data : NULL, body != NULL ? body->len : 0,
+                           reply, secrets);
     if (http_call_prepare(c->call, method, path, token, token_len,
                           body != NULL ? body->data : NULL, body != NULL ? body->len : 0) != 0)
         return luaL_error(L, "out of memory preparing the request");
@@ -396,12 +409,19 @@ static int client_request(lua_State *L)
 static int client_close(lua_State *L)
 {
     client *c = luaL_checkudata(L, 1, CLIENT_MT);
+    multi_close(L, c->multi);
+    c->multi = NULL;
     http_call_free(c->call);
     c->call = NULL;
     wire_buffer_free(&c->body);
     free(c->base_url);
     c->base_url = NULL;
     return 0;
+}
+
+multi *client_multi(lua_State *L, int idx)
+{
+    return client_check(L, idx)->multi;
 }
 
 static int client_tostring(lua_State *L)
@@ -441,6 +461,10 @@ void client_open(lua_State *L)
     lua_newtable(L);
     lua_pushvalue(L, state);
     cs_setfuncs(L, client_methods, 1);
+    lua_pushvalue(L, state);                    /* multi_open wants state, methods */
+    lua_pushvalue(L, -2);
+    multi_open(L);
+    lua_pop(L, 2);
     lua_pushvalue(L, -1);
     lua_setfield(L, module, "client_methods");
     lua_setfield(L, -2, "__index");
