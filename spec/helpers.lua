@@ -86,4 +86,65 @@ function helpers.now()
   return t
 end
 
+-- Test-only fault listeners (emulator start --test): where they are.
+-- { faults_url, recorder_url, tls_url, tls_expired_url, tls_wrong_host_url,
+--   ca_file, proxy_url, blackhole_url }
+local fault_places
+function helpers.faults()
+  fault_places = fault_places or helpers.control("GET", "/_emulator/faults")
+  return fault_places
+end
+
+-- The next request to any API endpoint meets the named fault (see
+-- emulator/lua/chronosheets_faults.lua), once.
+function helpers.next_fault(name) return helpers.control("POST", "/_emulator/next_fault", { name = name }) end
+
+-- What reached the recorder (another host) and the proxy since the last
+-- reset: { recorder = {...}, proxy = {...} }.
+function helpers.recorded() return helpers.control("GET", "/_emulator/recorded") end
+
+-- Runs fn and returns the seconds it took, then what fn returned.
+function helpers.timed(fn, ...)
+  local started = helpers.now()
+  local results = { fn(...) }
+  return helpers.now() - started, (table.unpack or unpack)(results, 1, 2)
+end
+
+-- The Lua interpreter running the specs (argv[0] of this process), for
+-- child processes that need their own environment (proxy variables, HOME).
+function helpers.interpreter()
+  local f = io.open("/proc/self/cmdline", "rb")
+  local argv0 = f and f:read("*a"):match("^[^%z]+")
+  if f then f:close() end
+  return argv0 or "lua"
+end
+
+-- Runs Lua code in a child interpreter with extra environment variables
+-- (name = value; false unsets), the specs' package paths, and the base URL;
+-- returns its standard output.
+function helpers.run_lua(env, code)
+  local file = os.tmpname()
+  local f = assert(io.open(file, "wb"))
+  f:write(code)
+  f:close()
+  local parts, sets = { "env" }, {}
+  for name, value in pairs(env) do
+    if value then   -- env takes every -u before the first assignment
+      sets[#sets + 1] = name .. "=" .. shell_quote(value)
+    else
+      parts[#parts + 1] = "-u " .. name
+    end
+  end
+  for _, set in ipairs(sets) do parts[#parts + 1] = set end
+  parts[#parts + 1] = "LUA_PATH=" .. shell_quote(package.path)
+  parts[#parts + 1] = "LUA_CPATH=" .. shell_quote(package.cpath)
+  parts[#parts + 1] = "CHRONOSHEETS_BASE_URL=" .. shell_quote(helpers.base_url)
+  parts[#parts + 1] = shell_quote(helpers.interpreter()) .. " " .. shell_quote(file) .. " 2>&1"
+  local pipe = assert(io.popen(table.concat(parts, " "), "r"))
+  local out = pipe:read("*a")
+  pipe:close()
+  os.remove(file)
+  return out
+end
+
 return helpers

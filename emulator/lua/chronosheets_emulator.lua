@@ -6,6 +6,7 @@
 -- so it survives from one request to the next and is visible to every worker.
 
 local cjson = require "cjson.safe"
+local faults = require "chronosheets_faults"   -- test-only
 
 local ngx = ngx
 local type = type
@@ -47,6 +48,8 @@ local CONTENT_TYPE = "application/json; charset=utf-8"
 -- Set by init() in the master; forked workers inherit them read-only.
 local fixture          -- { organisations = {[id] = org}, users = {user, ...} }
 local test_mode = false
+local runtime_dir      -- where the emulator script keeps its files
+local port             -- the API's port; the test listeners follow it
 local token_counter = 0
 
 ------------------------------------------------------------------------------
@@ -751,10 +754,19 @@ local function read_amount(body, name, max)
     return value
 end
 
+local function proxy_log_path()
+    return runtime_dir .. "/proxy.jsonl"
+end
+
 local function reset_state()
     seed_users()
     sessions_dict:flush_all()
     config_dict:flush_all()   -- clock offset, delay and last request
+    faults.reset()            -- what the recorder kept
+    local f = io_open(proxy_log_path(), "wb")   -- what the proxy kept
+    if f then
+        f:close()
+    end
 end
 
 local function test_reset()
@@ -796,6 +808,31 @@ local function test_next_reply(body)
     return test_reply(200, { "ok" }, { ok = true })
 end
 
+-- The next API request meets the fault {"name": "drip"} instead of its
+-- own reply, once (see chronosheets_faults.lua for the names).
+local function test_next_fault(body)
+    local request, err = decode_object(body)
+    if not request then
+        return test_error(err)
+    end
+    if type(request.name) ~= "string" or not faults.exists(request.name) then
+        return test_error("'name' must name a fault")
+    end
+    config_dict:set("next_fault", request.name)
+    return test_reply(200, { "ok" }, { ok = true })
+end
+
+-- Plays the armed fault if there is one; true when it did.
+local function play_next_fault()
+    local name = config_dict:get("next_fault")
+    if not name then
+        return false
+    end
+    config_dict:delete("next_fault")
+    faults.play(name)
+    return true
+end
+
 -- Sends the canned reply if one is waiting; true when it did.
 local function send_next_reply()
     local canned = config_dict:get("next_reply")
@@ -823,6 +860,43 @@ local function test_sessions()
     return test_reply(200, { "count" }, { count = count_live_sessions() })
 end
 
+-- What reached the recorder (another host) and the proxy since the last
+-- reset: {"recorder":[{port,method,uri,headers,body}...],
+-- "proxy":[{method,target,headers,head,body}...]}.
+local function test_recorded()
+    local lines = {}
+    local f = io_open(proxy_log_path(), "rb")
+    if f then
+        for line in f:lines() do
+            lines[#lines + 1] = line
+        end
+        f:close()
+    end
+    return 200, '{"recorder":' .. faults.recorded() .. ',"proxy":['
+                .. concat(lines, ",") .. "]}"
+end
+
+-- Where the test-only listeners are, so specs need no port arithmetic.
+local FAULTS_ORDER = { "faults_url", "recorder_url", "tls_url", "tls_expired_url",
+                       "tls_wrong_host_url", "ca_file", "proxy_url",
+                       "blackhole_url" }
+
+local function test_faults()
+    local function url(scheme, offset)
+        return format("%s://127.0.0.1:%d", scheme, port + offset)
+    end
+    return test_reply(200, FAULTS_ORDER, {
+        faults_url = url("http", 0) .. "/_fault",
+        recorder_url = url("http", 1),
+        tls_url = url("https", 2),
+        tls_expired_url = url("https", 3),
+        tls_wrong_host_url = url("https", 4),
+        ca_file = runtime_dir .. "/tls/ca.crt",
+        proxy_url = url("http", 5),
+        blackhole_url = url("http", 6),
+    })
+end
+
 ------------------------------------------------------------------------------
 -- Routing
 --
@@ -844,6 +918,9 @@ local TEST_ROUTES = {
     ["/_emulator/last_request"] = { GET = test_last_request },
     ["/_emulator/sessions"] = { GET = test_sessions },
     ["/_emulator/next_reply"] = { POST = test_next_reply },
+    ["/_emulator/recorded"] = { GET = test_recorded },
+    ["/_emulator/next_fault"] = { POST = test_next_fault },
+    ["/_emulator/faults"] = { GET = test_faults },
 }
 
 local function route_key(uri)
@@ -864,6 +941,9 @@ local function allowed_methods(methods)
 end
 
 function _M.handle()
+    if test_mode and faults.handle_fault(ngx.var.uri) then
+        return
+    end
     local key = route_key(ngx.var.uri)
     local api_methods = API_ROUTES[key]
     local methods = api_methods or (test_mode and TEST_ROUTES[key])
@@ -875,7 +955,7 @@ function _M.handle()
     local body = read_body()
     if api_methods then
         record_last_request(method, body)
-        if test_mode and send_next_reply() then
+        if test_mode and (play_next_fault() or send_next_reply()) then
             return
         end
     end
@@ -903,6 +983,9 @@ end
 function _M.init(opts)
     fixture = load_fixture(opts.fixture_path)
     test_mode = opts.test_mode and true or false
+    runtime_dir = opts.runtime_dir
+    port = opts.port
+    faults.init({ gzip_bomb_path = runtime_dir .. "/bomb.gz" })
     if not users_dict:get("seeded") then
         seed_users()
     end
