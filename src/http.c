@@ -270,6 +270,10 @@ void http_call_finish(http_call *call, CURLcode code, http_response *out)
     out->too_large = call->too_large || code == CURLE_FILESIZE_EXCEEDED;
     if (code != CURLE_OK)
         out->error = call->errbuf[0] != '\0' ? call->errbuf : curl_easy_strerror(code);
+    /* libcurl before 8.6 refuses a response header line over 100 KB with
+     * a bare CURLE_OUT_OF_MEMORY and no message: say what it likely was. */
+    if (code == CURLE_OUT_OF_MEMORY && call->errbuf[0] == '\0')
+        out->error = "Out of memory, or a response header line over libcurl's 100 KB limit";
     curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &out->status);
     char *content_type = NULL;
     curl_easy_getinfo(call->easy, CURLINFO_CONTENT_TYPE, &content_type);
