@@ -39,6 +39,7 @@ build = {
   modules = {
     ["chronosheets"] = "lua/chronosheets/init.lua",
     ["chronosheets.async"] = "lua/chronosheets/async.lua",
+    ["chronosheets.nvim"] = "lua/chronosheets/nvim.lua",
     ["chronosheets.core"] = {
       sources = { "src/core.c", "src/client.c", "src/http.c", "src/multi.c", "src/schema.c", "src/wire.c" },
       libraries = { "curl" },

@@ -524,19 +524,78 @@ static int map_model(mapper *m, int src, const schema_model *model, int depth)
 }
 
 /* Pushes a printable excerpt of the body: control bytes become '.'. */
-static const char *push_snippet(lua_State *L, const http_response *r)
+/* How many bytes at p (left of them) are secret s, written raw (escaped
+ * 0) or JSON-escaped (1: \" \\ \n \r \t \b \f, \u00XX for other control
+ * bytes; 2: the same and \/ for /, as lua-cjson writes); 0 if none. A body that ends partway through a secret (a reply cut short
+ * while echoing it) counts once 4 bytes or more of it are there. */
+#define MIN_SECRET_PIECE 4
+static size_t secret_match(const char *p, size_t left, const char *s, size_t n, int escaped)
 {
-    char out[SNIPPET_BYTES + 4];
-    size_t n = r->body_len < SNIPPET_BYTES ? r->body_len : SNIPPET_BYTES;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)r->body[i];
-        out[i] = (c < 0x20 || c == 0x7f) ? '.' : (char)c;
+    size_t at = 0;
+    for (size_t k = 0; k < n; k++) {
+        unsigned char c = (unsigned char)s[k];
+        char esc[8];
+        size_t m = 1;
+        esc[0] = (char)c;
+        if ((escaped && (c == '"' || c == '\\')) || (escaped == 2 && c == '/')) {
+            esc[0] = '\\', esc[1] = (char)c, m = 2;
+        } else if (escaped && c < 0x20) {
+            const char *named = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t"
+                              : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
+            if (named != NULL)
+                memcpy(esc, named, m = 2);
+            else
+                m = (size_t)snprintf(esc, sizeof esc, "\\u%04x", c);
+        }
+        if (at + m > left) {
+            size_t rest = left - at;
+            return left >= MIN_SECRET_PIECE && memcmp(p + at, esc, rest) == 0 ? left : 0;
+        }
+        if (memcmp(p + at, esc, m) != 0)
+            return 0;
+        at += m;
     }
-    if (r->body_len > n) {
-        memcpy(out + n, "...", 3);
-        n += 3;
+    return at;
+}
+
+static size_t secret_at(const char *p, size_t left, const wire_secrets *secrets)
+{
+    for (int k = 0; secrets != NULL && k < WIRE_SECRETS; k++) {
+        if (secrets->text[k] == NULL || secrets->len[k] == 0)
+            continue;
+        for (int escaped = 0; escaped <= 2; escaped++) {
+            size_t m = secret_match(p, left, secrets->text[k], secrets->len[k], escaped);
+            if (m > 0)
+                return m;
+        }
     }
-    lua_pushlstring(L, out, n);
+    return 0;
+}
+
+/* The first SNIPPET_BYTES of an unexpected body, for a message: control
+ * bytes shown as '.', and each secret hidden as "***". Secrets are looked
+ * for in the raw bytes before anything is cut or replaced, so neither the
+ * cut nor the replacement can let a piece of one through. */
+static const char *push_snippet(lua_State *L, const http_response *r, const wire_secrets *secrets)
+{
+    luaL_Buffer out;
+    luaL_buffinit(L, &out);
+    size_t i = 0, shown = 0;
+    while (i < r->body_len && shown < SNIPPET_BYTES) {
+        size_t m = secret_at(r->body + i, r->body_len - i, secrets);
+        if (m > 0) {
+            luaL_addstring(&out, "***");
+            i += m;
+            shown += 3;
+            continue;
+        }
+        unsigned char c = (unsigned char)r->body[i++];
+        luaL_addchar(&out, (c < 0x20 || c == 0x7f) ? '.' : (char)c);
+        shown++;
+    }
+    if (i < r->body_len)
+        luaL_addstring(&out, "...");
+    luaL_pushresult(&out);
     return lua_tostring(L, -1);
 }
 
@@ -558,7 +617,7 @@ static int push_unusable(lua_State *L, const http_response *r, const char *why, 
         body = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
     }
     if (body == NULL)
-        body = r->body_len == 0 ? "empty body" : push_snippet(L, r);
+        body = r->body_len == 0 ? "empty body" : push_snippet(L, r, secrets);
     const char *msg = r->status >= 300
         ? lua_pushfstring(L, "HTTP %d (%s): %s", (int)r->status, content_type(r), body)
         : lua_pushfstring(L, "%s (HTTP %d, %s): %s", why, (int)r->status, content_type(r), body);
