@@ -1,17 +1,20 @@
--- types/chronosheets.lua (the LuaLS definitions editors read) and the
--- module agree: every function, method, option, argument field, result
+-- types/ (the LuaLS definitions editors read) and the module agree: every function, method, option, argument field, result
 -- field and error field declared there exists, and what the module offers
 -- is declared.
 local cs = require "chronosheets"
+local async = require "chronosheets.async"
 local core = require "chronosheets.core"
 local helpers = require "helpers"
 
--- The definition file, read as text: its classes with their fields, and
--- the functions declared on each table.
-local function read_types()
-  local f = assert(io.open("types/chronosheets.lua", "rb"))
-  local text = f:read("*a")
-  f:close()
+-- The definition files, read as text: their classes with their fields,
+-- and the functions declared on each table.
+local function read_types(paths)
+  local text = ""
+  for _, path in ipairs(paths) do
+    local f = assert(io.open(path, "rb"))
+    text = text .. f:read("*a") .. "\n"
+    f:close()
+  end
   local classes, functions, current = {}, {}, nil
   -- one match per line on every Lua ("[^\n]*" alone gives 5.1 an empty match after each line)
   for line in (text .. "\n"):gmatch("([^\n]*)\n") do
@@ -34,7 +37,7 @@ local function read_types()
   return classes, functions
 end
 
-local classes, functions = read_types()
+local classes, functions = read_types{ "types/chronosheets.lua", "types/chronosheets/async.lua" }
 
 local function sorted_keys(t)
   local keys = {}
@@ -71,6 +74,11 @@ describe("types/chronosheets.lua", function()
       local declared = type(core[name]) == "function" and functions.core[name] or classes["chronosheets.core"][name]
       assert(declared, ("chronosheets.core.%s is not declared in types/chronosheets.lua"):format(name))
     end
+    for _, name in ipairs(sorted_keys(async)) do
+      local declared = type(async[name]) == "function" and functions.async[name] or classes["chronosheets.async"][name]
+      assert(declared, ("chronosheets.async.%s is not declared in types/chronosheets/async.lua"):format(name))
+    end
+    for name in pairs(functions.async) do assert.is_function(async[name], name) end
   end)
 
   it("declares every client method, and nothing clients lack", function()
@@ -78,6 +86,16 @@ describe("types/chronosheets.lua", function()
       assert(functions.Client[name], ("client:%s is not declared in types/chronosheets.lua"):format(name))
     end
     for name in pairs(functions.Client) do assert.is_function(core.client_methods[name], name) end
+  end)
+
+  it("declares the methods of a non-blocking call's handle", function()
+    local client = helpers.client()
+    local call = client:get_my_profile_async("token", function() end)
+    for name in pairs(functions.Call) do assert.is_function(call[name], name) end
+    assert.equal("running", call:status())
+    assert.is_true(call:cancel())
+    assert.equal(0, client:in_flight())
+    client:close()
   end)
 
   it("declares session methods and fields that sessions have", function()

@@ -26,6 +26,7 @@
 ---@field user_agent? string the User-Agent header; default `"chronosheets-lua/<version> libcurl/<version>"`
 ---@field max_response_bytes? integer a longer reply is cut off with a `transport` error; default 8388608 (8 MiB)
 ---@field allow_insecure_http? boolean allow plain `http://` to hosts other than loopback; default false
+---@field max_connections? integer most connections the non-blocking calls open at once (per host and in all); default 16
 
 ---Credentials of `client:login` and `client:session`.
 ---@class chronosheets.Credentials
@@ -54,6 +55,10 @@
 ---@class chronosheets.RequestOptions
 ---@field token? string sent as `x-chronosheets-auth`
 ---@field body? table|string a table is encoded as JSON with its keys as given (wire names: `UsernameOrEmail`); a string is sent as it is
+
+---The last argument of a `NAME_async` method, after the callback.
+---@class chronosheets.AsyncOptions
+---@field timeout? number seconds for this call, instead of the client's `timeout`
 
 ---A JSON codec for `cs.use_json` (lua-cjson is used when none is given).
 ---@class chronosheets.JsonCodec
@@ -216,6 +221,102 @@ function Client:session(credentials) end
 ---Releases the libcurl handle; idempotent. Also run by the garbage
 ---collector and by `<close>` (Lua 5.4).
 function Client:close() end
+
+---------------------------------------------------------------------------
+-- Non-blocking calls (C core, libcurl's multi interface)
+--
+-- client:NAME_async(args..., callback [, options]) starts the call and
+-- returns at once; the callback gets (err, result) once the client is
+-- driven: client:wait() in plain Lua, or a host loop that watches what
+-- client:pending() lists and calls client:drive / client:drive_timeout.
+-- Callbacks run only inside those calls, never from another thread.
+
+---A socket curl wants watched, from `client:pending()`.
+---@class chronosheets.Watch
+---@field fd integer the socket's descriptor
+---@field events "r"|"w"|"rw" readiness to wait for
+---@field id integer changes when curl replaces a socket that reuses the descriptor number
+
+---The handle of one non-blocking call.
+---@class chronosheets.Call
+local Call = {}
+
+---Cancels the call: its callback never runs, its connection is closed and
+---its memory released.
+---@return boolean was_in_flight
+function Call:cancel() end
+
+---@return "running"|"done"|"over" status `done`: finished, waiting for delivery
+function Call:status() end
+
+---@param credentials chronosheets.Credentials
+---@param callback fun(err: chronosheets.Error?, result: chronosheets.LoginResult?)
+---@param options? chronosheets.AsyncOptions
+---@return chronosheets.Call
+function Client:login_async(credentials, callback, options) end
+
+---@param token string
+---@param callback fun(err: chronosheets.Error?, profile: chronosheets.Profile?)
+---@param options? chronosheets.AsyncOptions
+---@return chronosheets.Call
+function Client:get_my_profile_async(token, callback, options) end
+
+---@param token string
+---@param callback fun(err: chronosheets.Error?, ok: true?)
+---@param options? chronosheets.AsyncOptions
+---@return chronosheets.Call
+function Client:keep_session_alive_async(token, callback, options) end
+
+---@param token string
+---@param fields chronosheets.ProfileFields
+---@param callback fun(err: chronosheets.Error?, result: chronosheets.UpdateResult?)
+---@param options? chronosheets.AsyncOptions
+---@return chronosheets.Call
+function Client:update_my_profile_async(token, fields, callback, options) end
+
+---@param token string
+---@param callback fun(err: chronosheets.Error?, ok: true?)
+---@param options? chronosheets.AsyncOptions
+---@return chronosheets.Call
+function Client:logout_async(token, callback, options) end
+
+---`request_options` may be left out: `client:request_async("GET", path, callback)`.
+---@param method chronosheets.HttpMethod
+---@param path string
+---@param request_options? chronosheets.RequestOptions
+---@param callback fun(err: chronosheets.Error?, envelope: chronosheets.Envelope?)
+---@param options? chronosheets.AsyncOptions
+---@return chronosheets.Call
+---@overload fun(self: chronosheets.Client, method: chronosheets.HttpMethod, path: string, callback: fun(err: chronosheets.Error?, envelope: chronosheets.Envelope?), options?: chronosheets.AsyncOptions): chronosheets.Call
+function Client:request_async(method, path, request_options, callback, options) end
+
+---What a host loop must watch: the sockets, the milliseconds until curl's
+---timer (0 when due, nil when none is set) and the calls in flight.
+---@return chronosheets.Watch[] watches
+---@return integer? timeout_ms
+---@return integer in_flight
+function Client:pending() end
+
+---Tells curl a watched socket is ready, then runs the callbacks of the
+---calls that finished. Raises again the first error a callback raised.
+---@param fd integer
+---@param events? "r"|"w"|"rw"|"e" `e` for an error; nil when unknown
+---@return integer in_flight
+function Client:drive(fd, events) end
+
+---Tells curl its timer went off, then runs the finished calls' callbacks.
+---@return integer in_flight
+function Client:drive_timeout() end
+
+---One round for plain Lua: waits (at most `timeout` seconds; default no
+---limit) for a socket or curl's timer, drives, delivers.
+---`while client:wait() > 0 do end` runs every call to its end.
+---@param timeout? number seconds
+---@return integer in_flight
+function Client:wait(timeout) end
+
+---@return integer in_flight calls started and not yet delivered or cancelled
+function Client:in_flight() end
 
 ---------------------------------------------------------------------------
 -- Sessions (Lua layer)
