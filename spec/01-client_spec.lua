@@ -37,6 +37,10 @@ describe("cs.client", function()
     helpers.raises("option 'timeout' must be a positive number of seconds, got string", function() cs.client{ timeout = "5" } end)
     helpers.raises("option 'verify_tls' must be a boolean, got number", function() cs.client{ verify_tls = 1 } end)
     helpers.raises("option 'max_response_bytes' must be a positive integer, got number", function() cs.client{ max_response_bytes = 1.5 } end)
+    -- out of range of an integer, and NaN: refused on every Lua (5.1 and LuaJIT have no integer subtype)
+    for _, n in ipairs{ 1e300, 2^63, 0/0, 1/0 } do
+      helpers.raises("option 'max_response_bytes' must be a positive integer", function() cs.client{ max_response_bytes = n } end)
+    end
     helpers.raises("option 'timeout' must be a positive number of seconds", function() cs.client{ timeout = -1 } end)
     assert.has_error(function() cs.client("http://x") end)
   end)

@@ -33,15 +33,21 @@ static inline void cs_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
 #endif
 
 /* Lua 5.3 gave numbers an integer subtype; before it every number is a
- * double, so "is an integer" means "has no fractional part". */
+ * double, so "is an integer" means "has no fractional part and fits a
+ * lua_Integer" (ptrdiff_t there). The range comes first: converting a
+ * double outside it, or NaN, to an integer is undefined behaviour. */
 #if LUA_VERSION_NUM >= 503
 #define cs_isinteger(L, i) lua_isinteger((L), (i))
 #else
+#include <stdint.h>
 static inline int cs_isinteger(lua_State *L, int i)
 {
     if (lua_type(L, i) != LUA_TNUMBER)
         return 0;
     lua_Number n = lua_tonumber(L, i);
+    /* -(double)PTRDIFF_MIN is 2^63 (2^31) exactly, one past the largest. */
+    if (!(n >= (lua_Number)PTRDIFF_MIN && n < -(lua_Number)PTRDIFF_MIN))
+        return 0;
     return n == (lua_Number)(lua_Integer)n;
 }
 #endif
