@@ -51,7 +51,10 @@ describe("secrets", function()
   local client, token
 
   setup(function() client = helpers.client{ timeout = 5 } end)
-  teardown(function() client:close() end)
+  teardown(function()
+    client:close()
+    helpers.reset()   -- ada's password back for whatever runs next
+  end)
   before_each(function()
     helpers.reset()
     -- ada's password becomes the canary (reset puts it back)
