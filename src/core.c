@@ -37,6 +37,8 @@ static int core_use_json(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
     set_codec(L, STATE_INDEX, 1);
+    lua_pushboolean(L, 0);
+    lua_rawseti(L, STATE_INDEX, STATE_FAST);
     return 0;
 }
 
@@ -84,15 +86,18 @@ CS_EXPORT int luaopen_chronosheets_core(lua_State *L)
     if (http_global_init() != 0)
         return luaL_error(L, "curl_global_init failed");
 
-    lua_createtable(L, 4, 0);                   /* the state table */
+    lua_createtable(L, 5, 0);                   /* the state table */
     int state = lua_gettop(L);
     wire_open_error(L);
     lua_rawseti(L, state, STATE_ERROR_MT);
     /* Without lua-cjson the module still loads; use_json must then be
      * called before the first request. */
     lua_pushcfunction(L, load_cjson);
-    if (lua_pcall(L, 0, 1, 0) == 0)
+    if (lua_pcall(L, 0, 1, 0) == 0) {
         set_codec(L, state, lua_gettop(L));
+        lua_pushboolean(L, 1);
+        lua_rawseti(L, state, STATE_FAST);
+    }
     lua_pop(L, 1);
 
     lua_newtable(L);                            /* the module */

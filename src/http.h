@@ -31,7 +31,8 @@ typedef struct http_response {
     int too_large;               /* the body went over max_response_bytes */
     long status;                 /* HTTP status, 0 when nothing came back */
     const char *content_type;    /* NULL when the server sent none */
-    const char *body;            /* not NUL-terminated; valid until the next call */
+    const char *body;            /* valid until the next call; body[body_len] is a
+                                    NUL (the body may hold NULs itself) */
     size_t body_len;
 } http_response;
 

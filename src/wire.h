@@ -17,7 +17,10 @@ enum {
     STATE_DECODE = 1,           /* JSON decode function */
     STATE_ENCODE,               /* JSON encode function */
     STATE_NULL,                 /* the codec's null value */
-    STATE_ERROR_MT              /* metatable of error values */
+    STATE_ERROR_MT,             /* metatable of error values */
+    STATE_FAST,                 /* true while the codec is the built-in lua-cjson,
+                                   whose replies wire.c may read itself */
+    STATE_KEYS                  /* wire.c's cache of the schema's Lua names */
 };
 #define STATE_INDEX lua_upvalueindex(1)
 
