@@ -40,6 +40,7 @@ build = {
     ["chronosheets"] = "lua/chronosheets/init.lua",
     ["chronosheets.async"] = "lua/chronosheets/async.lua",
     ["chronosheets.nvim"] = "lua/chronosheets/nvim.lua",
+    ["chronosheets.resty"] = "lua/chronosheets/resty.lua",
     ["chronosheets.core"] = {
       sources = { "src/core.c", "src/client.c", "src/http.c", "src/multi.c", "src/schema.c", "src/wire.c" },
       libraries = { "curl" },
