@@ -4,13 +4,20 @@
 -- the core in build/jit. Logs in through chronosheets.nvim; while a reply
 -- the emulator holds back for 1 s is pending, a 10 ms vim.loop timer must
 -- keep firing (at least 50 ticks); then profile, update and logout. A
--- blocking call with the same delay shows the contrast. Quits with status
--- 0 when every check held, 1 otherwise.
+-- blocking call with the same delay shows the contrast; then the example
+-- plugin's commands. With CHRONOSHEETS_NVIM_CODEC=vim.json, lua-cjson is
+-- hidden, so the module must use Neovim's vim.json. Quits with status 0
+-- when every check held, 1 otherwise.
 -- luacheck: globals vim
 local uv = vim.uv or vim.loop
 local root = vim.fn.getcwd()
 package.path = root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;" .. package.path
 package.cpath = root .. "/build/jit/?.so;" .. package.cpath
+
+local codec = os.getenv("CHRONOSHEETS_NVIM_CODEC") or "cjson"
+if codec == "vim.json" then
+  package.preload.cjson = function() error("lua-cjson is hidden for this run") end
+end
 
 local base_url = assert(os.getenv("CHRONOSHEETS_BASE_URL"), "CHRONOSHEETS_BASE_URL is not set")
 local out = io.stdout
@@ -52,9 +59,13 @@ end
 local function main()
   control("/_emulator/reset")
   local cs = require "chronosheets.nvim"
+  -- (a failed require leaves a sentinel in package.loaded on 5.1)
+  local cjson_loaded = type(package.loaded.cjson) == "table"
   local v = vim.version()
-  say("module loaded in Neovim %d.%d.%d (%s), libcurl %s", v.major, v.minor, v.patch,
-      jit and jit.version or _VERSION, require("chronosheets.core").curl_version():match("libcurl/(%S+)"))
+  say("module loaded in Neovim %d.%d.%d (%s), libcurl %s, JSON by %s", v.major, v.minor, v.patch,
+      jit and jit.version or _VERSION, require("chronosheets.core").curl_version():match("libcurl/(%S+)"),
+      cjson_loaded and "lua-cjson" or "vim.json")
+  check(cjson_loaded == (codec == "cjson"), "the codec is " .. codec)
   local client = cs.client{ base_url = base_url }
 
   local err, login = await(function(cb)
