@@ -121,6 +121,20 @@ describe("secrets", function()
       end
     end)
 
+    it("never holds a piece of a password with a NUL byte, echoed in Message, Status or the body", function()
+      local with_nul = CANARY .. "\0" .. CANARY:upper()
+      for _, body in ipairs{
+        cjson.encode{ Data = cjson.null, Status = "UnAuthorized", Message = "no: " .. with_nul },
+        cjson.encode{ Data = cjson.null, Status = "Bad" .. with_nul, Message = "" },
+        "<p>" .. with_nul .. "</p>",
+      } do
+        helpers.next_reply{ status = 401, content_type = "application/json", body = body }
+        local err = login_err(with_nul)
+        assert_clean(err, CANARY, "login error")
+        assert_clean(err, CANARY:upper(), "login error")
+      end
+    end)
+
     it("never holds the token echoed anywhere in a reply", function()
       -- the token is known only once logged in, so the cases are built here
       local t = token

@@ -14,6 +14,7 @@
 #define MAX_DEPTH 64            /* nesting of a reply we are willing to map */
 #define SNIPPET_BYTES 160       /* how much of an unexpected body an error shows */
 #define MAX_TOKEN_BYTES 4096
+#define MIN_SECRET_PIECE 4      /* a piece of a secret this long is hidden too */
 
 /* ------------------------------------------------------------------ */
 /* Buffers                                                             */
@@ -205,6 +206,26 @@ void wire_encode_request(lua_State *L, int arg, const schema_model *model,
 /* ------------------------------------------------------------------ */
 /* Errors                                                              */
 
+/* How many bytes at s (left of them) are secret t, or 0. A secret that
+ * holds NUL bytes is also matched piece by piece (pieces of 4 bytes or
+ * more), since a message, a C string, stops at its first NUL and would
+ * show the piece before it. */
+static size_t redact_at(const char *s, size_t left, const char *t, size_t n)
+{
+    if (n <= left && memcmp(s, t, n) == 0)
+        return n;
+    if (memchr(t, '\0', n) == NULL)
+        return 0;
+    for (size_t start = 0; start < n;) {
+        const char *nul = memchr(t + start, '\0', n - start);
+        size_t piece = (nul != NULL ? (size_t)(nul - t) : n) - start;
+        if (piece >= MIN_SECRET_PIECE && piece <= left && memcmp(s, t + start, piece) == 0)
+            return piece;
+        start += piece + 1;
+    }
+    return 0;
+}
+
 /* Replaces every occurrence of each secret in s with "***". */
 static void push_redacted(lua_State *L, const char *s, const wire_secrets *secrets)
 {
@@ -214,12 +235,9 @@ static void push_redacted(lua_State *L, const char *s, const wire_secrets *secre
     size_t i = 0;
     while (i < len) {
         size_t match = 0;
-        for (int k = 0; secrets != NULL && k < WIRE_SECRETS && match == 0; k++) {
-            size_t n = secrets->len[k];
-            if (secrets->text[k] != NULL && n > 0 && n <= len - i
-                && memcmp(s + i, secrets->text[k], n) == 0)
-                match = n;
-        }
+        for (int k = 0; secrets != NULL && k < WIRE_SECRETS && match == 0; k++)
+            if (secrets->text[k] != NULL && secrets->len[k] > 0)
+                match = redact_at(s + i, len - i, secrets->text[k], secrets->len[k]);
         if (match > 0) {
             luaL_addstring(&out, "***");
             i += match;
@@ -529,7 +547,6 @@ static int map_model(mapper *m, int src, const schema_model *model, int depth)
  * 0) or JSON-escaped (1: \" \\ \n \r \t \b \f, \u00XX for other control
  * bytes; 2: the same and \/ for /, as lua-cjson writes); 0 if none. A body that ends partway through a secret (a reply cut short
  * while echoing it) counts once 4 bytes or more of it are there. */
-#define MIN_SECRET_PIECE 4
 static size_t secret_match(const char *p, size_t left, const char *s, size_t n, int escaped)
 {
     size_t at = 0;
