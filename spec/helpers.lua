@@ -103,6 +103,12 @@ function helpers.next_fault(name) return helpers.control("POST", "/_emulator/nex
 -- reset: { recorder = {...}, proxy = {...} }.
 function helpers.recorded() return helpers.control("GET", "/_emulator/recorded") end
 
+-- Upper bounds on elapsed time are multiplied by this: 1 normally, more
+-- when the suite runs under valgrind or a sanitizer (tools/check-valgrind,
+-- tools/check-asan), which slow the process itself, never the server.
+-- Lower bounds (a timeout fired no earlier than asked) are left as they are.
+helpers.time_factor = tonumber(os.getenv("CHRONOSHEETS_TIME_FACTOR")) or 1
+
 -- Runs fn and returns the seconds it took, then what fn returned.
 function helpers.timed(fn, ...)
   local started = helpers.now()

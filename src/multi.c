@@ -12,6 +12,11 @@
 
 #include <lauxlib.h>
 
+#ifdef __linux__
+#include <sys/epoll.h>
+#include <unistd.h>
+#endif
+
 #include "compat.h"
 
 #define MAX_WAIT_MS 1000        /* wait() with nothing scheduled re-checks this often */
@@ -61,6 +66,7 @@ struct multi {
     long staged_timeout_ms;     /* 0: the client's timeout */
     int depth;                  /* deliveries in progress */
     int closed;
+    int epfd;                   /* every watched socket in one epoll set, or -1 */
 };
 
 static double now_ms(void)
@@ -104,11 +110,38 @@ static void list_remove(call_list *l, mcall *c)
 /* ------------------------------------------------------------------ */
 /* curl's callbacks: they record, nothing more                         */
 
+/* Keeps the epoll set (client:event_fd) equal to the watch list. A
+ * socket curl has already closed left the set by itself, so errors of
+ * EPOLL_CTL_DEL do not matter. */
+static int mirror(multi *m, curl_socket_t fd, int what)
+{
+#ifdef __linux__
+    if (m->epfd < 0)
+        return 0;
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(m->epfd, EPOLL_CTL_DEL, fd, NULL);
+        return 0;
+    }
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
+    ev.data.fd = fd;
+    if (epoll_ctl(m->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+        return 0;
+    return errno == ENOENT && epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -1;
+#else
+    (void)m, (void)fd, (void)what;
+    return 0;
+#endif
+}
+
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
     multi *m = userp;
     (void)easy;
     (void)socketp;
+    if (mirror(m, fd, what) != 0)
+        return -1;              /* curl fails the transfer */
     size_t i = 0;
     while (i < m->nwatches && m->watches[i].fd != fd)
         i++;
@@ -174,6 +207,7 @@ multi *multi_new(const http_options *o, long max_connections, char *err, size_t 
     }
     m->options = *o;
     m->staged_cb = LUA_NOREF;
+    m->epfd = -1;
     if (copy_string(o->base_url, &m->strings[0]) == NULL
         || copy_string(o->user_agent, &m->strings[1]) == NULL
         || (o->ca_file != NULL && copy_string(o->ca_file, &m->strings[2]) == NULL)
@@ -252,6 +286,11 @@ void multi_close(lua_State *L, multi *m)
     m->staged_cb = LUA_NOREF;
     curl_multi_cleanup(m->curlm);
     m->curlm = NULL;
+#ifdef __linux__
+    if (m->epfd >= 0)
+        close(m->epfd);
+    m->epfd = -1;
+#endif
     m->closed = 1;
     if (m->depth == 0)
         multi_free_memory(m);
@@ -578,6 +617,64 @@ static int multi_wait(lua_State *L)
     return deliver_and_count(L, m);
 }
 
+/* client:event_fd() -> fd, or nil and why
+ * One descriptor (an epoll set, Linux only) that is readable whenever a
+ * socket curl watches is ready: a host loop can watch it alone, with
+ * client:drive_events() when it is readable and drive_timeout() for
+ * curl's timer (the timeout of client:pending()). It never reports an
+ * error itself, unlike a connection that failed; it stays valid until the
+ * client is closed. */
+static int multi_event_fd(lua_State *L)
+{
+    multi *m = client_multi(L, 1);
+#ifdef __linux__
+    if (m->epfd < 0) {
+        m->epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (m->epfd < 0) {
+            lua_pushnil(L);
+            lua_pushfstring(L, "epoll_create1: %s", strerror(errno));
+            return 2;
+        }
+        for (size_t i = 0; i < m->nwatches; i++)
+            mirror(m, m->watches[i].fd, m->watches[i].what);
+    }
+    lua_pushinteger(L, m->epfd);
+    return 1;
+#else
+    lua_pushnil(L);
+    lua_pushliteral(L, "event_fd needs epoll (Linux); use pending() and drive()");
+    return 2;
+#endif
+}
+
+/* client:drive_events() -> calls in flight: tells curl about every socket
+ * of the event_fd set that is ready, without waiting, then delivers. */
+static int multi_drive_events(lua_State *L)
+{
+    multi *m = client_multi(L, 1);
+#ifdef __linux__
+    if (m->epfd >= 0) {
+        struct epoll_event evs[64];
+        int n;
+        do {
+            n = epoll_wait(m->epfd, evs, 64, 0);
+            for (int i = 0; i < n; i++) {
+                unsigned int e = evs[i].events;
+                int mask = ((e & EPOLLIN) ? CURL_CSELECT_IN : 0)
+                         | ((e & EPOLLOUT) ? CURL_CSELECT_OUT : 0)
+                         | ((e & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
+                socket_action(L, m, evs[i].data.fd, mask);
+            }
+        } while (n == 64);
+    }
+#endif
+    if (timer_remaining(m) == 0) {
+        m->timer_set = 0;
+        socket_action(L, m, CURL_SOCKET_TIMEOUT, 0);
+    }
+    return deliver_and_count(L, m);
+}
+
 /* client:in_flight() -> calls started and not yet delivered or cancelled */
 static int multi_in_flight(lua_State *L)
 {
@@ -652,6 +749,8 @@ static const luaL_Reg multi_methods[] = {
     { "drive", multi_drive },
     { "drive_timeout", multi_drive_timeout },
     { "wait", multi_wait },
+    { "event_fd", multi_event_fd },
+    { "drive_events", multi_drive_events },
     { "in_flight", multi_in_flight },
     { NULL, NULL }
 };

@@ -318,6 +318,20 @@ function Client:wait(timeout) end
 ---@return integer in_flight calls started and not yet delivered or cancelled
 function Client:in_flight() end
 
+---One descriptor (an epoll set; Linux only) readable whenever a socket curl
+---watches is ready, so a host loop can watch it alone: `drive_events()`
+---when readable, `drive_timeout()` for curl's timer (`pending()`'s
+---timeout). Valid until the client is closed.
+---@return integer? fd
+---@return string? err why there is none (no epoll on this system)
+function Client:event_fd() end
+
+---Tells curl about every socket of the `event_fd` set that is ready,
+---without waiting, and about its timer when due; then runs the finished
+---calls' callbacks.
+---@return integer in_flight
+function Client:drive_events() end
+
 ---------------------------------------------------------------------------
 -- Sessions (Lua layer)
 

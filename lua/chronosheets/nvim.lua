@@ -1,9 +1,11 @@
 --- chronosheets.nvim: the non-blocking calls, driven by Neovim's own loop.
 --
--- Each client watches curl's sockets with vim.loop poll handles and wakes
--- curl with one vim.loop timer, so nothing ever waits inside Neovim; the
--- callbacks run through vim.schedule, where the whole vim API is allowed,
--- with the usual signature (err, result).
+-- Each client watches curl's sockets with one vim.loop poll handle on the
+-- core's event_fd (an epoll set of every socket curl watches; on systems
+-- without epoll, one poll handle per socket from client:pending()) and
+-- wakes curl with one vim.loop timer, so nothing ever waits inside
+-- Neovim. The callbacks run through vim.schedule, where the whole vim API
+-- is allowed, with the usual signature (err, result).
 --
 --     local cs = require "chronosheets.nvim"
 --     local client = cs.client{ base_url = "https://api.chronosheets.com" }
@@ -41,7 +43,12 @@ if not pcall(require, "cjson") and vim.json then
   core.use_json{ decode = vim.json.decode, encode = vim.json.encode, null = vim.NIL }
 end
 
-local _M = { _VERSION = core.VERSION }
+local _M = {
+  _VERSION = core.VERSION,
+  -- false: one poll handle per socket (pending/drive), as on systems
+  -- without epoll, for clients created from then on
+  use_event_fd = true,
+}
 
 local client = {}
 local client_mt = { __index = client }
@@ -67,13 +74,23 @@ local function on_timer(self)
   sync(self)
 end
 
--- Makes the poll handles and the timer match what curl asked for. Sockets
--- are keyed by the core's id, not the descriptor: curl may close one and
--- open another with the same number, and libuv must let go of the old one
--- first.
+local function on_events(self)
+  if self.closed then return end
+  local ok, err = pcall(self.core.drive_events, self.core)
+  if not ok then report(err) end
+  sync(self)
+end
+
+-- Makes the poll handles and the timer match what curl asked for. With
+-- the event_fd, its one poll handle never changes. Otherwise sockets are
+-- keyed by the core's id, not the descriptor: curl may close one and open
+-- another with the same number, and libuv must let go of the old one
+-- first. (A socket whose connection failed makes libuv report EBADF, which
+-- Neovim's luv prints on stderr: the event_fd avoids that too.)
 sync = function(self)
   if self.closed then return end
   local sockets, timeout_ms = self.core:pending()
+  if self.event_poll then sockets = {} end
   local live = {}
   for _, s in ipairs(sockets) do live[s.id] = s end
   for id, p in pairs(self.polls) do
@@ -106,7 +123,13 @@ end
 -- max_connections, ...), driven by Neovim's loop.
 function _M.client(options)
   local c = core.client(options)
-  return setmetatable({ core = c, polls = {}, timer = uv.new_timer(), closed = false }, client_mt)
+  local self = setmetatable({ core = c, polls = {}, timer = uv.new_timer(), closed = false }, client_mt)
+  local fd = _M.use_event_fd and c:event_fd()
+  if fd then
+    self.event_poll = uv.new_poll(fd)
+    self.event_poll:start("r", function() on_events(self) end)
+  end
+  return self
 end
 
 local function method(name)
@@ -153,6 +176,10 @@ function client:close()
     p.handle:stop()
     p.handle:close()
     self.polls[id] = nil
+  end
+  if self.event_poll then
+    self.event_poll:stop()
+    self.event_poll:close()
   end
   self.timer:stop()
   self.timer:close()

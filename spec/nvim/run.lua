@@ -6,8 +6,10 @@
 -- keep firing (at least 50 ticks); then profile, update and logout. A
 -- blocking call with the same delay shows the contrast; then the example
 -- plugin's commands. With CHRONOSHEETS_NVIM_CODEC=vim.json, lua-cjson is
--- hidden, so the module must use Neovim's vim.json. Quits with status 0
--- when every check held, 1 otherwise.
+-- hidden, so the module must use Neovim's vim.json; with
+-- CHRONOSHEETS_NVIM_POLL=sockets, the adapter watches each socket instead
+-- of the core's event_fd. Quits with status 0 when every check held, 1
+-- otherwise.
 -- luacheck: globals vim
 local uv = vim.uv or vim.loop
 local root = vim.fn.getcwd()
@@ -59,12 +61,14 @@ end
 local function main()
   control("/_emulator/reset")
   local cs = require "chronosheets.nvim"
+  local per_socket = os.getenv("CHRONOSHEETS_NVIM_POLL") == "sockets"
+  if per_socket then cs.use_event_fd = false end
   -- (a failed require leaves a sentinel in package.loaded on 5.1)
   local cjson_loaded = type(package.loaded.cjson) == "table"
   local v = vim.version()
-  say("module loaded in Neovim %d.%d.%d (%s), libcurl %s, JSON by %s", v.major, v.minor, v.patch,
-      jit and jit.version or _VERSION, require("chronosheets.core").curl_version():match("libcurl/(%S+)"),
-      cjson_loaded and "lua-cjson" or "vim.json")
+  say("module loaded in Neovim %d.%d.%d (%s), libcurl %s, JSON by %s, watching %s", v.major, v.minor,
+      v.patch, jit and jit.version or _VERSION, require("chronosheets.core").curl_version():match("libcurl/(%S+)"),
+      cjson_loaded and "lua-cjson" or "vim.json", per_socket and "each socket" or "the event_fd")
   check(cjson_loaded == (codec == "cjson"), "the codec is " .. codec)
   local client = cs.client{ base_url = base_url }
 
@@ -120,6 +124,15 @@ local function main()
   vim.wait(50)
   check(done == 20 and not cancelled_called, ("20 keep_session_alive at once (%d done)"):format(done))
   say("20 keep_session_alive calls at once: %.3f s", seconds(t1))
+
+  -- A connection refused: the error value, and (with the event_fd) not
+  -- luv's "EBADF" line on stderr, which tools/check-nvim would catch.
+  if not per_socket then
+    local refused = cs.client{ base_url = "http://127.0.0.1:1" }
+    err = await(function(cb) refused:get_my_profile(token, cb) end)
+    check(err and err.kind == "transport", "a refused connection gives a transport error")
+    refused:close()
+  end
 
   local ok
   err, ok = await(function(cb) client:logout(token, cb) end)
