@@ -229,8 +229,9 @@ static const char *check_token(lua_State *L, int arg, size_t *len)
         luaL_argerror(L, arg, "token must not be empty");
     if (*len > MAX_TOKEN_BYTES)
         luaL_argerror(L, arg, "token is too long");
+    /* One comparison a byte: 0x21..0x7e are the bytes a token may hold. */
     for (size_t i = 0; i < *len; i++)
-        if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] >= 0x7f)
+        if ((unsigned char)(t[i] - 0x21) > 0x7e - 0x21)
             luaL_argerror(L, arg, "token holds a byte that cannot go into a header "
                                   "(space, CR, LF, NUL, another control character or non-ASCII)");
     return t;
