@@ -13,6 +13,9 @@ local env = {
   url = getenv("BENCH_URL"), tls_url = getenv("BENCH_TLS_URL"), ca = getenv("BENCH_CA"),
   token = getenv("BENCH_TOKEN"), tls_log = getenv("BENCH_TLS_LOG"),
 }
+-- The module's own User-Agent, so that the floor sends the same bytes.
+env.user_agent = io.popen(env.lua .. [[ -e 'print(("chronosheets-lua/%s libcurl/%s"):format(]]
+  .. [[require"chronosheets".VERSION, require"chronosheets".curl_version():match"^libcurl/(%S+)"))']]):read("l")
 local ROUNDS = tonumber(getenv("BENCH_ROUNDS")) or 5
 local SCALE = tonumber(getenv("BENCH_SCALE")) or 1     -- multiplies every N
 local PATH = "/UserProfile/GetMyProfile"
@@ -27,7 +30,9 @@ end
 -- base: the floor row its ratios are taken against.
 local runners = {
   { id = "floor", name = "libcurl floor (C, one easy handle)", n = 5000, grind_n = 200,
-    command = function(n) return ("%s %s %d %s"):format(env.floor, q(env.url .. PATH), n, env.token) end },
+    command = function(n)
+      return ("%s %s %d %s %s"):format(env.floor, q(env.url .. PATH), n, env.token, q(env.user_agent))
+    end },
   { id = "module", name = "chronosheets, blocking", n = 5000, grind_n = 200, base = "floor",
     command = lua_runner("module") },
   { id = "socket_http", name = "socket.http + lua-cjson", n = 1000, grind_n = 100, base = "floor",
@@ -36,7 +41,8 @@ local runners = {
     rounds = 3, base = "floor", children = true, command = lua_runner("curl_program") },
   { id = "floor_tls", name = "libcurl floor, TLS", n = 3000, grind_n = 200, base = "floor_tls",
     command = function(n)
-      return ("%s %s %d %s %s"):format(env.floor, q(env.tls_url .. PATH), n, env.token, q(env.ca))
+      return ("%s %s %d %s %s %s"):format(env.floor, q(env.tls_url .. PATH), n, env.token,
+                                          q(env.user_agent), q(env.ca))
     end },
   { id = "module_tls", name = "chronosheets, blocking, TLS", n = 3000, grind_n = 200,
     base = "floor_tls", command = lua_runner("module_tls") },
