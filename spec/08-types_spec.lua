@@ -21,6 +21,7 @@ local function read_types(paths)
     local class = line:match("^%-%-%-@class ([%w_.]+)")
     local field = line:match("^%-%-%-@field ([%w_]+)")
     local owner, name = line:match("^function ([%w_]+)[.:]([%w_]+)%(")
+    if not owner then owner, name = line:match("^([%w_]+)%.([%w_]+) = ") end
     if class then
       current = class
       classes[class] = classes[class] or {}
@@ -37,7 +38,26 @@ local function read_types(paths)
   return classes, functions
 end
 
-local classes, functions = read_types{ "types/chronosheets.lua", "types/chronosheets/async.lua" }
+local classes, functions = read_types{ "types/chronosheets.lua", "types/chronosheets/async.lua",
+                                       "types/chronosheets/nvim.lua", "types/chronosheets/resty.lua" }
+
+-- The API of a host adapter (chronosheets.nvim, chronosheets.resty), read
+-- from its source since busted has neither vim nor ngx: functions of _M,
+-- methods of client, and the endpoint methods it makes in a loop.
+local function adapter_api(path)
+  local f = assert(io.open(path, "rb"))
+  local text = f:read("*a")
+  f:close()
+  local module, methods = {}, {}
+  for name in text:gmatch("\nfunction _M%.([%w_]+)%(") do module[name] = true end
+  for name in text:gmatch("\nfunction client:([%w_]+)%(") do methods[name] = true end
+  local list = assert(text:match("for _, name in ipairs(%b{})"), "no endpoint loop in " .. path)
+  for name in list:gmatch('"([%w_]+)"') do
+    methods[name] = true
+    if text:find('client[name .. "_async"]', 1, true) then methods[name .. "_async"] = true end
+  end
+  return module, methods
+end
 
 local function sorted_keys(t)
   local keys = {}
@@ -86,6 +106,15 @@ describe("types/chronosheets.lua", function()
       assert(functions.Client[name], ("client:%s is not declared in types/chronosheets.lua"):format(name))
     end
     for name in pairs(functions.Client) do assert.is_function(core.client_methods[name], name) end
+  end)
+
+  it("declares the functions of chronosheets.nvim and chronosheets.resty and their clients' methods", function()
+    local module, methods = adapter_api("lua/chronosheets/nvim.lua")
+    assert.same(module, functions.nvim)
+    assert.same(methods, functions.NvimClient)
+    module, methods = adapter_api("lua/chronosheets/resty.lua")
+    assert.same(module, functions.resty)
+    assert.same(methods, functions.RestyClient)
   end)
 
   it("declares the methods of a non-blocking call's handle", function()
