@@ -5,6 +5,7 @@
 
 ---@class chronosheets.nvim
 ---@field _VERSION string
+---@field use_event_fd boolean true (default): one poll handle on the core's epoll set where there is one; false: one per socket (pending/drive), for clients created from then on
 local nvim = {}
 
 ---A client driven by Neovim's loop; takes the core client's options.
