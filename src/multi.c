@@ -424,32 +424,53 @@ static void collect(multi *m)
     }
 }
 
+/* Pushes (err, result) for the finished call given as a light userdata:
+ * the callback's arguments. Runs under
+ * lua_pcall, since making the reply allocates: a memory error there must
+ * not unwind through deliver, whose m->depth would then stay raised and
+ * keep multi_close from ever freeing the multi. */
+static int push_outcome(lua_State *L)
+{
+    mcall *c = lua_touserdata(L, 1);
+    http_response r;
+    http_call_finish(c->http, c->code, &r);
+    wire_secrets s;
+    for (int i = 0; i < WIRE_SECRETS; i++) {
+        s.text[i] = c->secret[i];
+        s.len[i] = c->secret_len[i];
+    }
+    if (wire_push_reply(L, &r, c->reply, &s) == 1)
+        lua_pushnil(L);
+    lua_insert(L, -2);          /* (nil, err) -> (err, nil); (result, nil) -> (nil, result) */
+    return 2;
+}
+
 /* Calls the callback of every finished call, each under lua_pcall, after
  * curl has returned. A callback may start, cancel or drive calls, or close
  * the client. The first error a callback raised is raised again once all
- * are delivered. */
+ * are delivered; so is a memory error making a reply, whose callback then
+ * is not called. Nothing between depth++ and depth-- raises. */
 static int deliver(lua_State *L, multi *m)
 {
     int errors = 0;
     int slot = lua_gettop(L) + 1;
     lua_pushnil(L);
+    lua_pushvalue(L, STATE_INDEX);      /* wire_push_reply's upvalue */
+    lua_pushcclosure(L, push_outcome, 1);
+    int outcome = slot + 1;
     m->depth++;
     while (!m->closed && m->done.head != NULL) {
         mcall *c = m->done.head;
         lua_rawgeti(L, LUA_REGISTRYINDEX, c->cb_ref);
-        http_response r;
-        http_call_finish(c->http, c->code, &r);
-        wire_secrets s;
-        for (int i = 0; i < WIRE_SECRETS; i++) {
-            s.text[i] = c->secret[i];
-            s.len[i] = c->secret_len[i];
-        }
-        /* The result alone, or nil and the error: as (err, result). */
-        if (wire_push_reply(L, &r, c->reply, &s) == 1)
-            lua_pushnil(L);
-        lua_insert(L, -2);
+        lua_pushvalue(L, outcome);
+        lua_pushlightuserdata(L, c);
+        int rc = lua_pcall(L, 1, 2, 0);
         call_release(L, c);
-        if (lua_pcall(L, 2, 0, 0) != 0) {
+        if (rc == 0)
+            rc = lua_pcall(L, 2, 0, 0);
+        else
+            lua_remove(L, -2);          /* the callback; the error stays */
+        if (rc != 0) {
             if (errors++ == 0)
                 lua_replace(L, slot);
             else
@@ -459,8 +480,10 @@ static int deliver(lua_State *L, multi *m)
     int in_flight = m->closed ? 0 : (int)m->count;
     if (--m->depth == 0 && m->closed)
         multi_free_memory(m);   /* the client was closed by a callback */
-    if (errors > 0)
-        lua_error(L);           /* the value at slot is on top */
+    if (errors > 0) {
+        lua_pushvalue(L, slot);
+        lua_error(L);
+    }
     lua_settop(L, slot - 1);
     return in_flight;
 }
@@ -586,9 +609,8 @@ static int multi_wait(lua_State *L)
         if (limit >= 0 && (wait_ms < 0 || limit * 1000.0 < wait_ms))
             wait_ms = (long)(limit * 1000.0);
         size_t n = m->nwatches;
-        struct pollfd *fds = n > 0 ? malloc(n * sizeof *fds) : NULL;
-        if (n > 0 && fds == NULL)
-            return luaL_error(L, "out of memory");
+        /* A userdata, so that an error below cannot leak it. */
+        struct pollfd *fds = lua_newuserdata(L, (n > 0 ? n : 1) * sizeof *fds);
         for (size_t i = 0; i < n; i++) {
             fds[i].fd = m->watches[i].fd;
             fds[i].events = (short)(((m->watches[i].what & CURL_POLL_IN) ? POLLIN : 0)
@@ -596,10 +618,8 @@ static int multi_wait(lua_State *L)
             fds[i].revents = 0;
         }
         int ready = poll(fds, (nfds_t)n, (int)wait_ms);
-        if (ready < 0 && errno != EINTR) {
-            free(fds);
+        if (ready < 0 && errno != EINTR)
             return luaL_error(L, "poll: %s", strerror(errno));
-        }
         for (size_t i = 0; ready > 0 && i < n && !m->closed; i++) {
             if (fds[i].revents == 0)
                 continue;
@@ -608,7 +628,7 @@ static int multi_wait(lua_State *L)
                      | ((fds[i].revents & (POLLERR | POLLHUP | POLLNVAL)) ? CURL_CSELECT_ERR : 0);
             socket_action(L, m, fds[i].fd, mask);
         }
-        free(fds);
+        lua_pop(L, 1);
         if (timer_remaining(m) == 0 || (n == 0 && !m->timer_set)) {
             m->timer_set = 0;
             socket_action(L, m, CURL_SOCKET_TIMEOUT, 0);
