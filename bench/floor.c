@@ -63,7 +63,8 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     CURL *easy = curl_easy_init();
     struct curl_slist *headers = curl_slist_append(NULL, "Accept: application/json");
-    headers = curl_slist_append(headers, user_agent);
+    if (argv[4][0] != '\0')     /* "" leaves it out */
+        headers = curl_slist_append(headers, user_agent);
     headers = curl_slist_append(headers, header);
     curl_easy_setopt(easy, CURLOPT_URL, argv[1]);
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
