@@ -37,3 +37,20 @@ $(ASAN_LUA): tests/sanitize/lua.c mk/sanitize.mk
 asan: $(ASAN_LUA)
 
 CHECK_DEPS += valgrind
+
+# The allocation-failure torture of the module (tests/alloc/alloc_fail.c),
+# built with ASan + UBSan against the sanitized core (mk/sanitize.mk), so
+# LeakSanitizer checks every run for leaks.
+#
+#   make alloc-fail   build it and run it against the emulator
+
+ALLOC_FAIL = $(ASAN_BUILD)/alloc_fail
+
+.PHONY: alloc-fail
+
+$(ALLOC_FAIL): tests/alloc/alloc_fail.c mk/sanitize.mk
+	@mkdir -p $(@D)
+	$(CC) -std=c99 -Wall -Wextra -O1 -g $(SANITIZE_FLAGS) $(LUA_CFLAGS) -o $@ $< -llua$(LUA_VERSION)
+
+alloc-fail: deps asan $(ALLOC_FAIL)
+	@tools/with-emulator $(TEST_PORT) test tools/check-alloc-fail $(LUA_VERSION)
