@@ -1076,10 +1076,11 @@ int wire_push_reply(lua_State *L, const http_response *r, const wire_reply *repl
         lua_setfield(L, -2, "curl_code");
         return n;
     }
-    if (r->body_len == 0)
-        return push_unusable(L, r, "the reply has no body", 0, secrets);
-
     int base = lua_gettop(L);
+    /* keep_results: push_unusable leaves its message under the two values */
+    if (r->body_len == 0)
+        return keep_results(L, base, push_unusable(L, r, "the reply has no body", 0, secrets));
+
     if (fast_reply(L, r, reply) == 0)
         return 1;
     push_state(L, STATE_DECODE);
