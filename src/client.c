@@ -40,7 +40,7 @@ static client *client_check(lua_State *L, int idx)
 static const char *const option_names[] = {
     "base_url", "timeout", "connect_timeout", "low_speed_limit", "low_speed_time",
     "ca_file", "verify_tls", "proxy", "user_agent", "max_response_bytes",
-    "allow_insecure_http", "max_connections", NULL
+    "allow_insecure_http", "max_connections", "share", NULL
 };
 
 static int option_error(lua_State *L, const char *name, const char *expected)
@@ -183,6 +183,7 @@ static int client_new(lua_State *L)
         o.low_speed_time = 1;
     o.ca_file = option_string(L, "ca_file", NULL);
     o.verify_tls = option_boolean(L, "verify_tls", 1);
+    o.share = option_boolean(L, "share", 0);
     o.proxy = option_string(L, "proxy", NULL);
     o.max_response_bytes = (size_t)option_count(L, "max_response_bytes",
                                                 DEFAULT_MAX_RESPONSE_BYTES, 1);

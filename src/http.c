@@ -1,6 +1,7 @@
 /* The HTTP core over libcurl: see http.h. */
 #include "http.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ struct http_call {
     int headers_have_body;
     buffer headers_token;
     char *user_agent_header;    /* see http_call_new; NULL when not in the list */
+    int shared;                 /* holds a reference to the share handle */
     const char *last_method;    /* static strings, compared by address */
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -90,6 +92,69 @@ static size_t call_write(char *data, size_t size, size_t nmemb, void *userdata)
     b->len += n;
     b->data[b->len] = '\0';
     return n;
+}
+
+/* The share handle of clients created with share = true: one for the
+ * process, so their handles reuse each other's connections, TLS sessions
+ * and DNS answers. It lives while a handle uses it (users). libcurl locks
+ * each kind of data it shares with one mutex of its own, which keeps Lua
+ * states in several threads safe; users has its own mutex, as
+ * curl_share_cleanup takes libcurl's locks. */
+static CURLSH *shared;
+static long shared_users;
+static pthread_mutex_t shared_users_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t shared_data_mutex[CURL_LOCK_DATA_LAST];
+static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
+
+static void shared_init_mutexes(void)
+{
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&shared_data_mutex[i], NULL);
+}
+
+static void shared_lock(CURL *easy, curl_lock_data data, curl_lock_access access, void *userptr)
+{
+    (void)easy, (void)access, (void)userptr;
+    pthread_mutex_lock(&shared_data_mutex[data]);
+}
+
+static void shared_unlock(CURL *easy, curl_lock_data data, void *userptr)
+{
+    (void)easy, (void)userptr;
+    pthread_mutex_unlock(&shared_data_mutex[data]);
+}
+
+/* Takes a reference to the share handle, making it on first use; NULL
+ * when libcurl cannot. */
+static CURLSH *shared_acquire(void)
+{
+    pthread_once(&shared_once, shared_init_mutexes);
+    pthread_mutex_lock(&shared_users_mutex);
+    if (shared == NULL && (shared = curl_share_init()) != NULL
+        && (curl_share_setopt(shared, CURLSHOPT_LOCKFUNC, shared_lock) != CURLSHE_OK
+            || curl_share_setopt(shared, CURLSHOPT_UNLOCKFUNC, shared_unlock) != CURLSHE_OK
+            || curl_share_setopt(shared, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK
+            || curl_share_setopt(shared, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK
+            || curl_share_setopt(shared, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK)) {
+        curl_share_cleanup(shared);
+        shared = NULL;
+    }
+    CURLSH *share = shared;
+    if (share != NULL)
+        shared_users++;
+    pthread_mutex_unlock(&shared_users_mutex);
+    return share;
+}
+
+/* After curl_easy_cleanup of the handle that held the reference. */
+static void shared_release(void)
+{
+    pthread_mutex_lock(&shared_users_mutex);
+    if (--shared_users == 0) {
+        curl_share_cleanup(shared);
+        shared = NULL;
+    }
+    pthread_mutex_unlock(&shared_users_mutex);
 }
 
 /* Whether a request may go through a proxy: one is given, or one of the
@@ -181,6 +246,15 @@ http_call *http_call_new(const http_options *o, char *err, size_t errlen)
         SET(CURLOPT_NOPROXY, "");
     }
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    if (o->share) {
+        CURLSH *share = shared_acquire();
+        if (share == NULL) {
+            rc = CURLE_OUT_OF_MEMORY;
+            goto fail;
+        }
+        call->shared = 1;
+        SET(CURLOPT_SHARE, share);
+    }
     return call;
 
 fail:
@@ -195,6 +269,8 @@ void http_call_free(http_call *call)
         return;
     if (call->easy != NULL)
         curl_easy_cleanup(call->easy);
+    if (call->shared)
+        shared_release();
     curl_slist_free_all(call->headers);
     free(call->user_agent_header);
     buffer_free(&call->response, 1);

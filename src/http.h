@@ -23,6 +23,7 @@ typedef struct http_options {
     const char *proxy;           /* NULL = curl's usual *_proxy variables */
     const char *user_agent;
     size_t max_response_bytes;
+    int share;                   /* use the process's share handle (see http.c) */
 } http_options;
 
 typedef struct http_response {

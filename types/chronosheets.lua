@@ -22,11 +22,12 @@
 ---@field low_speed_time? number seconds, with `low_speed_limit`; default 30
 ---@field ca_file? string a PEM file of CA certificates to trust; default the system's bundle
 ---@field verify_tls? boolean `false` turns off certificate and host name checks (testing only); default true
----@field proxy? string `"http://host:port"`; `""` means no proxy whatever the environment says; default curl's `*_proxy` variables
+---@field proxy? string `"http://host:port"`; `""` means no proxy whatever the environment says; default curl's `*_proxy` variables, read when the client is created
 ---@field user_agent? string the User-Agent header; default `"chronosheets-lua/<version> libcurl/<version>"`
 ---@field max_response_bytes? integer a longer reply is cut off with a `transport` error; default 8388608 (8 MiB)
 ---@field allow_insecure_http? boolean allow plain `http://` to hosts other than loopback; default false
 ---@field max_connections? integer most connections the non-blocking calls open at once (per host and in all); default 16
+---@field share? boolean `true` makes the client share connections, TLS sessions and DNS answers with every other client created with `share = true` in the process; default false
 
 ---Credentials of `client:login` and `client:session`.
 ---@class chronosheets.Credentials
