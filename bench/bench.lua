@@ -132,22 +132,32 @@ local function log_lines()
   return lines
 end
 
+-- Runs command and reads what the server logged meanwhile: requests,
+-- connections, and how those connections' TLS sessions began.
+local function tls_reuse(command)
+  local before = #log_lines()
+  run(command)
+  local connections, u = {}, { requests = 0, connections = 0, full = 0, resumed = 0 }
+  local lines = log_lines()
+  for i = before + 1, #lines do
+    local conn, _, reused = lines[i]:match("^(%d+) (%d+) (%S+)")
+    u.requests = u.requests + 1
+    if not connections[conn] then
+      connections[conn] = true
+      u.connections = u.connections + 1
+      if reused == "r" then u.resumed = u.resumed + 1 else u.full = u.full + 1 end
+    end
+  end
+  return u
+end
+
 say("bench: TLS reuse\n")
 local tls_calls = 1000
-local before = #log_lines()
-run(lua_runner("module_tls")(tls_calls - 1))
-local connections, full, resumed, requests = {}, 0, 0, 0
-local lines = log_lines()
-for i = before + 1, #lines do
-  local conn, _, reused = lines[i]:match("^(%d+) (%d+) (%S+)")
-  requests = requests + 1
-  if not connections[conn] then
-    connections[conn] = true
-    if reused == "r" then resumed = resumed + 1 else full = full + 1 end
-  end
-end
-local connection_count = 0
-for _ in pairs(connections) do connection_count = connection_count + 1 end
+local reuse = {
+  { "one client", tls_reuse(lua_runner("module_tls")(tls_calls - 1)) },
+  { "10 clients", tls_reuse(lua_runner("tls_clients")(tls_calls - 1)) },
+  { "10 clients, share = true", tls_reuse("BENCH_SHARE=1 " .. lua_runner("tls_clients")(tls_calls - 1)) },
+}
 
 ---------------------------------------------------------------------------
 -- Memory.
@@ -211,8 +221,11 @@ print(("Ratios are costs against the libcurl floor of the same run (the TLS rows
   :format(ROUNDS, by_id.module.n, by_id.socket_http.n, by_id.curl_program.n,
           math.min(ROUNDS, by_id.curl_program.rounds), by_id.module.grind_n, by_id.curl_program.grind_n))
 print()
-print(("TLS, one client: %d calls over %d connection(s), %d full handshake(s), %d resumed.")
-  :format(requests, connection_count, full, resumed))
+for _, r in ipairs(reuse) do
+  local u = r[2]
+  print(("- TLS, %s: %d calls over %d connection(s): %d full handshake(s), %d resumed.")
+    :format(r[1], u.requests, u.connections, u.full, u.resumed))
+end
 local function mem(what, label)
   local m = memory[what]
   if m then

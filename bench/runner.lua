@@ -6,6 +6,8 @@
 --   module_tls    the same over HTTPS, ca_file = the bench's throwaway CA
 --   socket_http   LuaSocket's socket.http + lua-cjson (a new connection per call)
 --   curl_program  the curl program per call, through io.popen, + lua-cjson
+--   tls_clients   module_tls over 10 clients, in turn; BENCH_SHARE=1 creates
+--                 them with share = true
 --
 -- Environment: BENCH_URL, BENCH_TLS_URL, BENCH_CA, BENCH_TOKEN.
 
@@ -27,6 +29,20 @@ if kind == "module" or kind == "module_tls" then
   local client = cs.client(options)
   call = function()
     local profile, err = client:get_my_profile(token)
+    if not profile then error(tostring(err)) end
+    return profile
+  end
+
+elseif kind == "tls_clients" then
+  local cs = require "chronosheets"
+  local clients, i = {}, 0
+  for k = 1, 10 do
+    clients[k] = cs.client { base_url = os.getenv("BENCH_TLS_URL"), ca_file = os.getenv("BENCH_CA"),
+                             share = os.getenv("BENCH_SHARE") == "1" }
+  end
+  call = function()
+    i = i % #clients + 1
+    local profile, err = clients[i]:get_my_profile(token)
     if not profile then error(tostring(err)) end
     return profile
   end
