@@ -295,6 +295,20 @@ static int header_safe(const char *s, size_t n)
     return 1;
 }
 
+/* curl_slist_append leaves the list as it was when it fails: free it
+ * then, or it is lost. */
+static int append(struct curl_slist **list, const char *line)
+{
+    struct curl_slist *with = curl_slist_append(*list, line);
+    if (with == NULL) {
+        curl_slist_free_all(*list);
+        *list = NULL;
+        return -1;
+    }
+    *list = with;
+    return 0;
+}
+
 static int call_headers(http_call *call, const char *token, size_t token_len, int has_body)
 {
     int same_token = token == NULL
@@ -306,19 +320,21 @@ static int call_headers(http_call *call, const char *token, size_t token_len, in
     if (token != NULL && !header_safe(token, token_len))
         return -1;
 
+    /* The handle must not keep pointing at the list freed here, should
+     * building the new one fail. */
+    curl_easy_setopt(call->easy, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(call->headers);
     call->headers = NULL;
     buffer_free(&call->headers_token, 1);
 
-    struct curl_slist *list = curl_slist_append(NULL, "Accept: application/json");
-    if (list != NULL && call->user_agent_header != NULL)
-        list = curl_slist_append(list, call->user_agent_header);
-    /* No "Expect: 100-continue" round trip for bodies. */
-    if (list != NULL && has_body)
-        list = curl_slist_append(list, "Expect:");
-    if (list != NULL && has_body)
-        list = curl_slist_append(list, "Content-Type: application/json; charset=utf-8");
-    if (list != NULL && token != NULL) {
+    struct curl_slist *list = NULL;
+    if (append(&list, "Accept: application/json") != 0
+        || (call->user_agent_header != NULL && append(&list, call->user_agent_header) != 0)
+        /* No "Expect: 100-continue" round trip for bodies. */
+        || (has_body && append(&list, "Expect:") != 0)
+        || (has_body && append(&list, "Content-Type: application/json; charset=utf-8") != 0))
+        return -1;
+    if (token != NULL) {
         buffer h = {0};
         if (buffer_set(&h, 0, TOKEN_HEADER, sizeof TOKEN_HEADER - 1) != 0
             || buffer_set(&h, h.len, token, token_len) != 0) {
@@ -365,15 +381,22 @@ int http_call_prepare(http_call *call, const char *method, const char *path,
     if (body != NULL) {
         if (buffer_set(&call->request, 0, body, body_len) != 0)
             return -1;
-        curl_easy_setopt(easy, CURLOPT_POSTFIELDS, call->request.data);
-        curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-        curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") == 0 ? NULL : method);
+        /* CUSTOMREQUEST copies the method: when that copy fails, the
+         * request must not go out as a POST (or a DELETE as a GET). */
         call->last_method = NULL;
+        if (curl_easy_setopt(easy, CURLOPT_POSTFIELDS, call->request.data) != CURLE_OK
+            || curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len) != CURLE_OK
+            || curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST,
+                                strcmp(method, "POST") == 0 ? NULL : method) != CURLE_OK)
+            return -1;
     } else if (call->last_method != method) {
         /* HTTPGET resets a previous body; CUSTOMREQUEST then names any
          * other bodiless method (DELETE). */
-        curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
-        curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, strcmp(method, "GET") == 0 ? NULL : method);
+        call->last_method = NULL;
+        if (curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L) != CURLE_OK
+            || curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST,
+                                strcmp(method, "GET") == 0 ? NULL : method) != CURLE_OK)
+            return -1;
         call->last_method = method;
     }
 
