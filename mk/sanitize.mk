@@ -50,7 +50,7 @@ ALLOC_FAIL = $(ASAN_BUILD)/alloc_fail
 
 $(ALLOC_FAIL): tests/alloc/alloc_fail.c mk/sanitize.mk
 	@mkdir -p $(@D)
-	$(CC) -std=c99 -Wall -Wextra -O1 -g $(SANITIZE_FLAGS) $(LUA_CFLAGS) -o $@ $< -llua$(LUA_VERSION)
+	$(CC) -std=c99 -Wall -Wextra -O1 -g $(SANITIZE_FLAGS) $(LUA_CFLAGS) -o $@ $< -llua$(LUA_VERSION) $(CURL_LIBS)
 
 alloc-fail: deps asan $(ALLOC_FAIL)
 	@tools/with-emulator $(TEST_PORT) test tools/check-alloc-fail $(LUA_VERSION)

@@ -21,12 +21,19 @@
  * try, which a single refusal would always pass. Only allocations that
  * grow a block are refused (Lua may assume a shrink succeeds).
  *
- * libcurl's own allocations go through libc, not this allocator. */
+ * libcurl's own allocations go through libc, not Lua's allocator: a second
+ * pass counts them (curl_global_init_mem) and, for every N up to their
+ * count, refuses only libcurl's N-th, as curl's own torture tests do
+ * (curl does not retry, so one refusal is enough to take each failure
+ * path). Each run must end in success or a clean error (a transport error
+ * "Out of memory", "out of memory preparing the request", "cannot create
+ * a client"), and the state must work again afterwards. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
 #include <lua.h>
 #include <lauxlib.h>
 #include <lualib.h>
@@ -42,7 +49,7 @@ static const char script[] =
     "client:get_my_profile_async(token, function(err, p) async_profile = assert(p, err) end)\n"
     "while client:wait(10) > 0 do end\n"
     "assert(async_profile.first_name == 'Ada')\n"
-    "assert(client:logout(token) == true)\n"
+    "assert(assert(client:logout(token)) == true)\n"
     "client:close()\n";
 
 static unsigned long count;         /* growing allocations so far */
@@ -74,6 +81,49 @@ int dlclose(void *handle)
 {
     (void)handle;
     return 0;
+}
+
+/* libcurl's allocations: count them, refuse the curl_fail_at-th. */
+static unsigned long curl_count, curl_fail_at, curl_refused;
+
+static int curl_refuse(void)
+{
+    if (++curl_count == curl_fail_at) {
+        curl_refused++;
+        return 1;
+    }
+    return 0;
+}
+
+static void *c_malloc(size_t n)
+{
+    return curl_refuse() ? NULL : malloc(n);
+}
+
+static void c_free(void *p)
+{
+    free(p);
+}
+
+static void *c_realloc(void *p, size_t n)
+{
+    return curl_refuse() ? NULL : realloc(p, n);
+}
+
+static char *c_strdup(const char *str)
+{
+    if (curl_refuse())
+        return NULL;
+    size_t n = strlen(str) + 1;
+    char *copy = malloc(n);
+    if (copy != NULL)
+        memcpy(copy, str, n);
+    return copy;
+}
+
+static void *c_calloc(size_t nmemb, size_t size)
+{
+    return curl_refuse() ? NULL : calloc(nmemb, size);
 }
 
 static const char *cpath, *base_url;
@@ -122,6 +172,66 @@ static int open_fds(void)
     return n;
 }
 
+typedef struct tally {
+    unsigned long runs, no_state, clean_errors, other_errors, completed, not_again;
+} tally;
+
+/* One run with the refusal set up by the caller: a fresh state, the
+ * script, then (refusals off) the script again on the same state. */
+static void run_once(tally *t, unsigned long n, const char *what)
+{
+    t->runs++;
+    lua_State *L = lua_newstate(torture_alloc, NULL);
+    if (L == NULL) {
+        fail_from = 0;
+        t->no_state++;
+        return;
+    }
+    int status = pcall_run(L);
+    fail_from = 0;
+    curl_fail_at = 0;
+    if (status == LUA_OK) {
+        t->completed++;
+    } else if (status == LUA_ERRMEM) {
+        t->clean_errors++;
+    } else {
+        /* Clean: the memory error itself, or what a call makes of it (a
+         * transport error, "cannot create a client", "out of memory
+         * preparing the request", a decode error "not enough memory").
+         * Not clean: a reply the server gave to a request that went out
+         * wrong (an http or api error), or the script's own checks. */
+        const char *m = message(L);
+        if (strstr(m, "chronosheets http error") != NULL
+            || strstr(m, "chronosheets api error") != NULL
+            || (strstr(m, "chronosheets decode error") != NULL && strstr(m, "memory") == NULL)
+            || strstr(m, "assertion failed") != NULL) {
+            fprintf(stderr, "alloc_fail: %s N=%lu: not a clean error: %s\n",
+                    what, n, m);
+            t->other_errors++;
+        } else {
+            t->clean_errors++;
+        }
+    }
+    if (pcall_run(L) != LUA_OK) {
+        fprintf(stderr, "alloc_fail: %s N=%lu: after the failure, the script fails: %s\n",
+                what, n, message(L));
+        t->not_again++;
+    }
+    lua_close(L);
+}
+
+static int report(const char *what, unsigned long total, const tally *t, unsigned long refusals,
+                  int fds0, int fds1)
+{
+    printf("alloc_fail: %s: %lu runs (N = 1..%lu): %lu no state, %lu clean errors, "
+           "%lu completed, %lu unclean errors; %lu allocations refused; %lu states not usable "
+           "after; file descriptors %d before, %d after\n",
+           what, t->runs, total, t->no_state, t->clean_errors, t->completed, t->other_errors,
+           refusals, t->not_again, fds0, fds1);
+    fflush(stdout);             /* LeakSanitizer's verdict comes after */
+    return t->other_errors == 0 && t->not_again == 0 && fds0 == fds1 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2 || getenv("CHRONOSHEETS_BASE_URL") == NULL) {
@@ -130,64 +240,46 @@ int main(int argc, char **argv)
     }
     cpath = argv[1];
     base_url = getenv("CHRONOSHEETS_BASE_URL");
-
-    /* The run that counts; it also loads libcurl and OpenSSL once, so the
-     * descriptors they keep for the process are there before fds0. */
-    lua_State *L = lua_newstate(torture_alloc, NULL);
-    if (L == NULL || pcall_run(L) != LUA_OK) {
-        fprintf(stderr, "alloc_fail: the script fails with no allocation refused: %s\n",
-                L != NULL ? message(L) : "no state");
+    /* Before the module's curl_global_init, which then only counts up. */
+    if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, c_malloc, c_free, c_realloc, c_strdup,
+                             c_calloc) != CURLE_OK) {
+        fprintf(stderr, "alloc_fail: curl_global_init_mem failed\n");
         return 1;
     }
-    lua_close(L);
-    count = 0;
-    L = lua_newstate(torture_alloc, NULL);
-    if (pcall_run(L) != LUA_OK) {
-        fprintf(stderr, "alloc_fail: the script fails on its second run: %s\n", message(L));
-        return 1;
-    }
-    lua_close(L);
-    unsigned long total = count;
-    int fds0 = open_fds();
 
-    unsigned long no_state = 0, mem_errors = 0, other_errors = 0, completed = 0, failures = 0;
-    for (unsigned long n = 1; n <= total; n++) {
-        count = 0;
-        fail_from = n;
-        L = lua_newstate(torture_alloc, NULL);
-        if (L == NULL) {
-            fail_from = 0;
-            no_state++;
-            continue;
-        }
-        int status = pcall_run(L);
-        fail_from = 0;
-        if (status == LUA_OK)
-            completed++;
-        else if (status == LUA_ERRMEM)
-            mem_errors++;
-        else
-            other_errors++;
-        if (status != LUA_OK && status != LUA_ERRMEM && !strstr(message(L), "memory"))
-            fprintf(stderr, "alloc_fail: N=%lu: error that is not about memory: %s\n",
-                    n, message(L));
-        /* The same state, no refusal now: the whole script must work. */
-        if (pcall_run(L) != LUA_OK) {
-            fprintf(stderr, "alloc_fail: N=%lu: after the memory error, the script fails: %s\n",
-                    n, message(L));
-            failures++;
+    /* Two runs that count; the first also loads what libcurl and OpenSSL
+     * keep for the process (descriptors included) before fds0. */
+    for (int i = 0; i < 2; i++) {
+        count = curl_count = 0;
+        lua_State *L = lua_newstate(torture_alloc, NULL);
+        if (L == NULL || pcall_run(L) != LUA_OK) {
+            fprintf(stderr, "alloc_fail: the script fails with no allocation refused: %s\n",
+                    L != NULL ? message(L) : "no state");
+            return 1;
         }
         lua_close(L);
     }
+    unsigned long lua_total = count, curl_total = curl_count;
+
+    int rc = 0, fds0 = open_fds();
+    tally t = { 0 };
+    for (unsigned long n = 1; n <= lua_total; n++) {
+        count = 0;
+        fail_from = n;
+        run_once(&t, n, "Lua");
+    }
     int fds1 = open_fds();
-    printf("alloc_fail: %lu runs, refusing allocation N..end for each N up to %lu "
-           "(login, profile, the same non-blocking, logout): %lu no state, %lu memory errors, %lu other errors, "
-           "%lu completed; %lu allocations refused; every state worked again after its error "
-           "%s; file descriptors %d before, %d after\n",
-           total, total, no_state, mem_errors, other_errors, completed, refused,
-           failures == 0 ? "(all)" : "(NOT all)", fds0, fds1);
-    fflush(stdout);             /* LeakSanitizer's verdict comes after */
-    if (failures != 0 || fds1 != fds0)
-        return 1;
-    return 0;
+    rc |= report("Lua's allocations N and after refused (require, client, login, profile, "
+                 "the same non-blocking, logout)", lua_total, &t, refused, fds0, fds1);
+
+    tally c = { 0 };
+    for (unsigned long n = 1; n <= curl_total; n++) {
+        curl_count = 0;
+        curl_fail_at = n;
+        run_once(&c, n, "libcurl");
+    }
+    int fds2 = open_fds();
+    rc |= report("libcurl's N-th allocation refused", curl_total, &c, curl_refused, fds1, fds2);
+    curl_global_cleanup();
+    return rc;
 }
