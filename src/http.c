@@ -22,6 +22,7 @@ struct http_call {
     buffer request;
     buffer url;                 /* base_url, then the path of each call */
     size_t base_len;
+    CURLU *curlu;               /* url, parsed (see http_call_prepare) */
     /* The header list is rebuilt only when what it holds changes (a new
      * token, or body/no body), so a session that repeats the same call
      * builds it once. The token copy is wiped before it is freed. */
@@ -198,6 +199,10 @@ http_call *http_call_new(const http_options *o, char *err, size_t errlen)
         goto fail;
     }
     call->base_len = call->url.len;
+    if ((call->curlu = curl_url()) == NULL) {
+        rc = CURLE_OUT_OF_MEMORY;
+        goto fail;
+    }
 
     SET(CURLOPT_NOSIGNAL, 1L);           /* no SIGALRM: we live inside other programs */
     SET(CURLOPT_ERRORBUFFER, call->errbuf);
@@ -271,6 +276,7 @@ void http_call_free(http_call *call)
         curl_easy_cleanup(call->easy);
     if (call->shared)
         shared_release();
+    curl_url_cleanup(call->curlu);
     curl_slist_free_all(call->headers);
     free(call->user_agent_header);
     buffer_free(&call->response, 1);
@@ -374,7 +380,16 @@ int http_call_prepare(http_call *call, const char *method, const char *path,
         || memcmp(call->url.data + call->base_len, path, path_len) != 0) {
         if (buffer_set(&call->url, call->base_len, path, path_len) != 0)
             return -1;
-        if (curl_easy_setopt(easy, CURLOPT_URL, call->url.data) != CURLE_OK)
+        /* Given CURLOPT_URL, libcurl parses the URL again for every
+         * request (callgrind: ~13,000 instructions); a CURLU parsed here
+         * once, with the flags libcurl uses for CURLOPT_URL, it only
+         * copies. A URL the parser refuses goes in as CURLOPT_URL, so the
+         * transfer fails as it always did. */
+        CURLU *parsed = curl_url_set(call->curlu, CURLUPART_URL, call->url.data,
+                                     CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK
+                        ? call->curlu : NULL;
+        if (curl_easy_setopt(easy, CURLOPT_CURLU, parsed) != CURLE_OK
+            || curl_easy_setopt(easy, CURLOPT_URL, call->url.data) != CURLE_OK)
             return -1;
     }
 
