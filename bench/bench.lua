@@ -27,7 +27,7 @@ local function lua_runner(kind)
 end
 
 -- n: calls per timed round; grind_n: the N of the callgrind pair;
--- base: the floor row its ratios are taken against.
+-- base: the floor row its ratios are taken against; env: variables to set.
 local runners = {
   { id = "floor", name = "libcurl floor (C, one easy handle, same request)", n = 5000, grind_n = 500,
     command = function(n)
@@ -37,6 +37,11 @@ local runners = {
     base = "floor",
     command = function(n)
       return ("%s %s %d %s ''"):format(env.floor, q(env.url .. PATH), n, env.token)
+    end },
+  { id = "floor_curlu", name = "libcurl floor, URL parsed once (CURLOPT_CURLU)", n = 5000,
+    grind_n = 500, base = "floor", env = "FLOOR_CURLU=1",
+    command = function(n)
+      return ("%s %s %d %s %s"):format(env.floor, q(env.url .. PATH), n, env.token, q(env.user_agent))
     end },
   { id = "module", name = "chronosheets, blocking", n = 5000, grind_n = 500, base = "floor",
     command = lua_runner("module") },
@@ -86,7 +91,7 @@ for round = 1, ROUNDS do
   say(("bench: timing, round %d of %d\n"):format(round, ROUNDS))
   for _, r in ipairs(runners) do
     if round <= (r.rounds or ROUNDS) then
-      local wall, cpu, rss = run(r.command(r.n)):match("([%d.]+) ([%d.]+) (%d+)")
+      local wall, cpu, rss = run((r.env or "") .. " " .. r.command(r.n)):match("([%d.]+) ([%d.]+) (%d+)")
       assert(wall, "bench: runner " .. r.id .. " printed no timing")
       r.rates[round] = r.n / tonumber(wall)
       r.cpus[round] = tonumber(cpu) / r.n
@@ -101,8 +106,8 @@ end
 local function instructions(r, n)
   local pattern = ("%s/callgrind.%s.%d"):format(env.dir, r.id, n)
   run(("rm -f %s.*"):format(q(pattern)))
-  run(("valgrind --tool=callgrind -q %s --callgrind-out-file=%s.%%p %s 2>&1")
-      :format(r.children and "--trace-children=yes" or "", q(pattern), r.command(n)))
+  run(("%s valgrind --tool=callgrind -q %s --callgrind-out-file=%s.%%p %s 2>&1")
+      :format(r.env or "", r.children and "--trace-children=yes" or "", q(pattern), r.command(n)))
   local total = 0
   for file in run(("ls %s.*"):format(q(pattern))):gmatch("[^\n]+") do
     local f = assert(io.open(file))
@@ -250,3 +255,6 @@ print(("Targets: instructions %.2f × floor (≤ 1.20: %s); wall time %.2f × fl
   :format(m.ir / f.ir, verdict(m.ir / f.ir <= 1.2),
           paired(m, "rates", true), verdict(paired(m, "rates", true) <= 1.2),
           s.ir / m.ir, verdict(s.ir / m.ir >= 2)))
+print(("Against the other floors, instructions: %.2f × the floor without the User-Agent line, "
+       .. "%.2f × the floor that also hands libcurl a parsed URL.")
+  :format(m.ir / by_id.floor_bare.ir, m.ir / by_id.floor_curlu.ir))
