@@ -234,7 +234,7 @@ end
 local function mem(what, label)
   local m = memory[what]
   if m then
-    print(("- %s: %s bytes of Lua heap + %s bytes of C heap (malloc)")
+    print(("- %s: %s bytes of Lua heap + %s bytes of C heap outside it")
       :format(label, thousands(m.lua), thousands(m.c)))
   end
 end

@@ -1,7 +1,8 @@
 -- memory.lua: what one client and one session hold, averaged over K of
--- each kept alive at once. Prints "WHAT LUA_BYTES MALLOC_BYTES" lines:
--- Lua heap (collectgarbage "count") and C heap (malloc: libcurl, OpenSSL,
--- our buffers) per object, then "peak_rss_kb N".
+-- each kept alive at once. Prints "WHAT LUA_BYTES C_BYTES" lines: the Lua
+-- heap (collectgarbage "count") and the rest of what malloc holds
+-- (libcurl, OpenSSL, our buffers; Lua's own heap is malloc'd too, so it
+-- is taken out) per object, then "peak_rss_kb N".
 --
 -- Environment: BENCH_URL, BENCH_TLS_URL, BENCH_CA, BENCH_TOKEN.
 
@@ -20,7 +21,8 @@ end
 
 local function report(what, before_lua, before_c)
   local lua_bytes, c_bytes = snapshot()
-  print(("%s %d %d"):format(what, (lua_bytes - before_lua) // K, (c_bytes - before_c) // K))
+  local lua_delta = lua_bytes - before_lua
+  print(("%s %d %d"):format(what, lua_delta // K, (c_bytes - before_c - lua_delta) // K))
 end
 
 -- Whatever is allocated once per process (curl's and OpenSSL's global
