@@ -283,6 +283,7 @@ int wire_push_error(lua_State *L, const char *kind, const char *status, long htt
 static int error_tostring(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);           /* the fields below go to 2..6 */
     lua_getfield(L, 1, "kind");
     lua_getfield(L, 1, "status");
     lua_getfield(L, 1, "http_status");
@@ -317,7 +318,12 @@ static int error_tostring(lua_State *L)
         for (size_t i = 1; i <= n; i++) {
             lua_rawgeti(L, 6, (int)i);
             if (lua_isstring(L, -1)) {
-                luaL_addstring(&b, i == 1 ? ": " : "; ");
+                /* Nothing but the buffer's own box may sit on top when
+                 * luaL_addstring runs: it grows the box it finds there.
+                 * The separator goes in with the item, as one value. */
+                lua_pushstring(L, i == 1 ? ": " : "; ");
+                lua_insert(L, -2);
+                lua_concat(L, 2);
                 luaL_addvalue(&b);
             } else {
                 lua_pop(L, 1);
