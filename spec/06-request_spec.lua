@@ -48,5 +48,8 @@ describe("client:request", function()
     helpers.raises("body must be a table or a string, got number", function() client:request("PUT", "/x", { body = 1 }) end)
     helpers.raises("body cannot be encoded as JSON", function() client:request("PUT", "/x", { body = { f = print } }) end)
     helpers.raises("token holds a byte", function() client:request("GET", "/x", { token = "a\nb" }) end)
+    -- the token comes from the options table, so the error blames that argument
+    helpers.raises("bad argument #3 to 'request' (token must be a string, got table)",
+      function() client:request("GET", "/x", { token = {} }) end)
   end)
 end)

@@ -220,12 +220,14 @@ static int client_new(lua_State *L)
 /* ------------------------------------------------------------------ */
 /* Calls                                                               */
 
-static const char *check_token(lua_State *L, int arg, size_t *len)
+/* The token at stack slot idx; errors blame argument arg (request() reads
+ * it from its options table, argument 4). */
+static const char *check_token(lua_State *L, int idx, int arg, size_t *len)
 {
-    if (lua_type(L, arg) != LUA_TSTRING)
+    if (lua_type(L, idx) != LUA_TSTRING)
         luaL_argerror(L, arg, lua_pushfstring(L, "token must be a string, got %s",
-                                              luaL_typename(L, arg)));
-    const char *t = lua_tolstring(L, arg, len);
+                                              luaL_typename(L, idx)));
+    const char *t = lua_tolstring(L, idx, len);
     if (*len == 0)
         luaL_argerror(L, arg, "token must not be empty");
     if (*len > MAX_TOKEN_BYTES)
@@ -297,7 +299,7 @@ static int client_token_call(lua_State *L, const char *method, const char *path,
 {
     client *c = client_check(L, 1);
     size_t len;
-    const char *token = check_token(L, 2, &len);
+    const char *token = check_token(L, 2, 2, &len);
     wire_secrets secrets = { { NULL }, { 0 } };
     add_secret(&secrets, token, len);
     return client_call(L, c, method, path, token, len, NULL, reply, &secrets);
@@ -327,7 +329,7 @@ static int client_update_my_profile(lua_State *L)
     static const wire_reply reply = { WIRE_DATA_MODEL, &schema_update_profile_response, 0 };
     client *c = client_check(L, 1);
     size_t len;
-    const char *token = check_token(L, 2, &len);
+    const char *token = check_token(L, 2, 2, &len);
     wire_encode_request(L, 3, &schema_update_my_profile_request, NULL, &c->body);
     wire_secrets secrets = { { NULL }, { 0 } };
     add_secret(&secrets, token, len);
@@ -383,7 +385,7 @@ static int client_request(lua_State *L)
         }
         lua_getfield(L, 4, "token");            /* 5 */
         if (!lua_isnil(L, 5)) {
-            token = check_token(L, 5, &token_len);
+            token = check_token(L, 5, 4, &token_len);
             add_secret(&secrets, token, token_len);
         }
         lua_getfield(L, 4, "body");             /* 6 */
