@@ -35,7 +35,8 @@ struct http_call {
     char errbuf[CURL_ERROR_SIZE];
 };
 
-static void wipe(void *p, size_t n)
+/* volatile, so the compiler cannot drop the stores as dead. */
+void http_wipe(void *p, size_t n)
 {
     volatile unsigned char *v = p;
     while (n--)
@@ -70,7 +71,7 @@ static int buffer_set(buffer *b, size_t at, const char *s, size_t n)
 static void buffer_free(buffer *b, int secret)
 {
     if (b->data != NULL && secret)
-        wipe(b->data, b->cap);
+        http_wipe(b->data, b->cap);
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;

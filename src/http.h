@@ -63,6 +63,10 @@ CURL *http_call_easy(http_call *call);
 /* "libcurl/8.x OpenSSL/3.x ..." */
 const char *http_curl_version(void);
 
+/* Overwrites n bytes at p with zeros: for copies of tokens and passwords
+ * before they are freed. */
+void http_wipe(void *p, size_t n);
+
 /* Once per process; safe to call again. */
 int http_global_init(void);
 

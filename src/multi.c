@@ -76,13 +76,6 @@ static double now_ms(void)
     return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
 }
 
-static void wipe(void *p, size_t n)
-{
-    volatile unsigned char *v = p;
-    while (n--)
-        *v++ = 0;
-}
-
 static void list_push(call_list *l, mcall *c)
 {
     c->next = NULL;
@@ -242,6 +235,23 @@ multi *multi_new(const http_options *o, long max_connections, char *err, size_t 
     return m;
 }
 
+/* Frees what a call holds besides its place on the multi: the easy
+ * handle, the secret copies (wiped first), the callback. Idempotent. */
+static void call_free_resources(lua_State *L, mcall *c)
+{
+    http_call_free(c->http);
+    c->http = NULL;
+    for (int i = 0; i < WIRE_SECRETS; i++) {
+        if (c->secret[i] != NULL) {
+            http_wipe(c->secret[i], c->secret_len[i]);
+            free(c->secret[i]);
+            c->secret[i] = NULL;
+        }
+    }
+    luaL_unref(L, LUA_REGISTRYINDEX, c->cb_ref);
+    c->cb_ref = LUA_NOREF;
+}
+
 /* Takes the call off the multi for good: its easy handle, its secrets,
  * its references. The handle userdata itself lives on while Lua holds it. */
 static void call_release(lua_State *L, mcall *c)
@@ -258,17 +268,7 @@ static void call_release(lua_State *L, mcall *c)
     m->count--;
     c->state = CALL_OVER;
     c->m = NULL;
-    http_call_free(c->http);
-    c->http = NULL;
-    for (int i = 0; i < WIRE_SECRETS; i++) {
-        if (c->secret[i] != NULL) {
-            wipe(c->secret[i], c->secret_len[i]);
-            free(c->secret[i]);
-            c->secret[i] = NULL;
-        }
-    }
-    luaL_unref(L, LUA_REGISTRYINDEX, c->cb_ref);
-    c->cb_ref = LUA_NOREF;
+    call_free_resources(L, c);
     /* Last: this may let the userdata be collected. */
     luaL_unref(L, LUA_REGISTRYINDEX, c->self_ref);
     c->self_ref = LUA_NOREF;
@@ -730,17 +730,7 @@ static int call_gc(lua_State *L)
     /* While in flight the registry holds the handle, so here it is over;
      * only a start that raised half way leaves something behind. */
     call_release(L, c);
-    http_call_free(c->http);
-    c->http = NULL;
-    for (int i = 0; i < WIRE_SECRETS; i++) {
-        if (c->secret[i] != NULL) {
-            wipe(c->secret[i], c->secret_len[i]);
-            free(c->secret[i]);
-            c->secret[i] = NULL;
-        }
-    }
-    luaL_unref(L, LUA_REGISTRYINDEX, c->cb_ref);
-    c->cb_ref = LUA_NOREF;
+    call_free_resources(L, c);
     return 0;
 }
 
