@@ -7,7 +7,7 @@
 --
 -- Use: add this file's directory to LuaLS's `workspace.library` (the rock
 -- installs it as `types/` in its rock directory, see the README's "Editor
--- support"). spec/08-types_spec.lua checks that what is declared here and
+-- support"). spec/17-types_spec.lua checks that what is declared here and
 -- what the module has stay the same.
 
 ---------------------------------------------------------------------------
