@@ -1,9 +1,12 @@
 # make bench: our module against a bare libcurl loop, socket.http +
 # lua-cjson and the curl program, on a fixed-reply nginx over loopback
-# (HTTP on BENCH_PORT, HTTPS on BENCH_PORT+1). Prints one Markdown table;
-# takes a few minutes. Not part of `make check`.
+# (HTTP on BENCH_PORT, HTTPS on BENCH_PORT+1), then many calls at once on
+# one client (BENCH_PORT+2, and 50 ms late on BENCH_PORT+3). Prints
+# Markdown tables; takes about a minute and a half. Not part of `make check`.
 #
-# BENCH_ROUNDS=5 timing rounds; BENCH_SCALE=1 multiplies the calls per round.
+# BENCH_ROUNDS=5 timing rounds; BENCH_SCALE=1 multiplies the calls per round;
+# BENCH_MANY_ROUNDS=3 runs of each many-calls measurement; BENCH_ONLY=many
+# runs only the many-calls part.
 
 BENCH_PORT ?= 18390
 BENCH_DEPS = lua-socket valgrind openssl
