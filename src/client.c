@@ -383,12 +383,15 @@ static int client_request(lua_State *L)
                                                     lua_type(L, -1) == LUA_TSTRING
                                                     ? k : luaL_typename(L, -1)));
         }
-        lua_getfield(L, 4, "token");            /* 5 */
+        /* Raw reads, like every table the caller hands us. */
+        lua_pushliteral(L, "token");
+        lua_rawget(L, 4);                       /* 5 */
         if (!lua_isnil(L, 5)) {
             token = check_token(L, 5, 4, &token_len);
             add_secret(&secrets, token, token_len);
         }
-        lua_getfield(L, 4, "body");             /* 6 */
+        lua_pushliteral(L, "body");
+        lua_rawget(L, 4);                       /* 6 */
         if (lua_istable(L, 6)) {
             lua_rawgeti(L, STATE_INDEX, STATE_ENCODE);
             lua_pushvalue(L, 6);

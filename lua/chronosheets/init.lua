@@ -17,7 +17,7 @@ local core = require "chronosheets.core"
 
 local error = error
 local getmetatable = getmetatable
-local pairs = pairs
+local next = next
 local setmetatable = setmetatable
 local tostring = tostring
 local type = type
@@ -199,7 +199,7 @@ function _M.login(options)
     error("bad argument #1 to 'login' (table expected, got " .. type(options) .. ")", 2)
   end
   local credentials, client_options = {}, {}
-  for key, value in pairs(options) do
+  for key, value in next, options do   -- raw, as the C core reads tables
     if credential_keys[key] then
       credentials[key] = value
     else
