@@ -7,11 +7,15 @@
 #include <string.h>
 
 #define TOKEN_HEADER "x-chronosheets-auth: "
-#define INITIAL_BUFFER 16384
+/* Small: a non-blocking call has buffers of its own, and a token or a
+ * URL needs far less than a reply. */
+#define INITIAL_BUFFER 256
 
+/* used is the most bytes ever written (NUL included), so that a wipe
+ * covers what may hold a secret and no more. */
 typedef struct buffer {
     char *data;
-    size_t len, cap;
+    size_t len, cap, used;
 } buffer;
 
 struct http_call {
@@ -50,12 +54,26 @@ static int buffer_reserve(buffer *b, size_t need)
     size_t cap = b->cap ? b->cap : INITIAL_BUFFER;
     while (cap < need)
         cap *= 2;
-    char *data = realloc(b->data, cap);
+    /* Not realloc: it may free the old block unwiped, and these buffers
+     * hold tokens and passwords. Growth is rare (capacities double and
+     * are kept), so the copy costs nothing that matters. */
+    char *data = malloc(cap);
     if (data == NULL)
         return -1;
+    if (b->data != NULL) {
+        memcpy(data, b->data, b->used);
+        http_wipe(b->data, b->used);
+        free(b->data);
+    }
     b->data = data;
     b->cap = cap;
     return 0;
+}
+
+static void buffer_written(buffer *b)
+{
+    if (b->len + 1 > b->used)
+        b->used = b->len + 1;
 }
 
 static int buffer_set(buffer *b, size_t at, const char *s, size_t n)
@@ -65,16 +83,25 @@ static int buffer_set(buffer *b, size_t at, const char *s, size_t n)
     memcpy(b->data + at, s, n);
     b->len = at + n;
     b->data[b->len] = '\0';
+    buffer_written(b);
     return 0;
 }
 
 static void buffer_free(buffer *b, int secret)
 {
     if (b->data != NULL && secret)
-        http_wipe(b->data, b->cap);
+        http_wipe(b->data, b->used);
     free(b->data);
     b->data = NULL;
-    b->len = b->cap = 0;
+    b->len = b->cap = b->used = 0;
+}
+
+/* A header list holds the token line: wipe every line before freeing. */
+static void headers_free(struct curl_slist *list)
+{
+    for (struct curl_slist *l = list; l != NULL; l = l->next)
+        http_wipe(l->data, strlen(l->data));
+    curl_slist_free_all(list);
 }
 
 /* curl's write callback: copy, or stop the transfer at the cap. Returning
@@ -93,6 +120,7 @@ static size_t call_write(char *data, size_t size, size_t nmemb, void *userdata)
     memcpy(b->data + b->len, data, n);
     b->len += n;
     b->data[b->len] = '\0';
+    buffer_written(b);
     return n;
 }
 
@@ -278,7 +306,7 @@ void http_call_free(http_call *call)
     if (call->shared)
         shared_release();
     curl_url_cleanup(call->curlu);
-    curl_slist_free_all(call->headers);
+    headers_free(call->headers);
     free(call->user_agent_header);
     buffer_free(&call->response, 1);
     buffer_free(&call->request, 1);
@@ -308,7 +336,7 @@ static int append(struct curl_slist **list, const char *line)
 {
     struct curl_slist *with = curl_slist_append(*list, line);
     if (with == NULL) {
-        curl_slist_free_all(*list);
+        headers_free(*list);
         *list = NULL;
         return -1;
     }
@@ -330,7 +358,7 @@ static int call_headers(http_call *call, const char *token, size_t token_len, in
     /* The handle must not keep pointing at the list freed here, should
      * building the new one fail. */
     curl_easy_setopt(call->easy, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all(call->headers);
+    headers_free(call->headers);
     call->headers = NULL;
     buffer_free(&call->headers_token, 1);
 
@@ -346,18 +374,18 @@ static int call_headers(http_call *call, const char *token, size_t token_len, in
         if (buffer_set(&h, 0, TOKEN_HEADER, sizeof TOKEN_HEADER - 1) != 0
             || buffer_set(&h, h.len, token, token_len) != 0) {
             buffer_free(&h, 1);
-            curl_slist_free_all(list);
+            headers_free(list);
             return -1;
         }
         struct curl_slist *with = curl_slist_append(list, h.data);
         buffer_free(&h, 1);
         if (with == NULL) {
-            curl_slist_free_all(list);
+            headers_free(list);
             return -1;
         }
         list = with;
         if (buffer_set(&call->headers_token, 0, token, token_len) != 0) {
-            curl_slist_free_all(list);
+            headers_free(list);
             return -1;
         }
     }
