@@ -250,16 +250,20 @@ static void add_secret(wire_secrets *s, const char *text, size_t len)
         }
 }
 
+/* Leaves the field's value on the stack: the secret must outlive the
+ * call, and the caller's table is no anchor, since Lua code can run before
+ * the reply is redacted (a use_json decode function, a __gc finalizer)
+ * and may clear the field, letting the string be freed. */
 static void add_secret_field(lua_State *L, wire_secrets *s, int table, const char *field)
 {
+    luaL_checkstack(L, 1, NULL);
     lua_pushstring(L, field);
     lua_rawget(L, table);
     if (lua_type(L, -1) == LUA_TSTRING) {
         size_t len;
         const char *text = lua_tolstring(L, -1, &len);
-        add_secret(s, text, len);  /* the string stays alive in the caller's table */
+        add_secret(s, text, len);
     }
-    lua_pop(L, 1);
 }
 
 static int client_call(lua_State *L, client *c, const char *method, const char *path,
