@@ -7,6 +7,8 @@
 -- start-up, the first connection and the TLS handshake, and does not
 -- depend on what else the machine is doing. Wall and CPU time do.
 
+local util = require "util"
+
 local getenv = os.getenv
 local env = {
   lua = getenv("BENCH_LUA"), floor = getenv("BENCH_FLOOR"), dir = getenv("BENCH_DIR"),
@@ -69,15 +71,7 @@ local function run(command)
   return out
 end
 
-local function median(list)
-  local s = {}
-  for i, v in ipairs(list) do s[i] = v end
-  table.sort(s)
-  local m = #s // 2
-  return #s % 2 == 1 and s[m + 1] or (s[m] + s[m + 1]) / 2
-end
 
-local function say(...) io.stderr:write(...) io.stderr:flush() end
 
 ---------------------------------------------------------------------------
 -- Wall and CPU time: rounds interleaved, so a burst of load elsewhere on
@@ -88,7 +82,7 @@ for _, r in ipairs(runners) do
   r.rates, r.cpus, r.rss = {}, {}, 0
 end
 for round = 1, ROUNDS do
-  say(("bench: timing, round %d of %d\n"):format(round, ROUNDS))
+  util.say(("bench: timing, round %d of %d\n"):format(round, ROUNDS))
   for _, r in ipairs(runners) do
     if round <= (r.rounds or ROUNDS) then
       local wall, cpu, rss = run((r.env or "") .. " " .. r.command(r.n)):match("([%d.]+) ([%d.]+) (%d+)")
@@ -120,7 +114,7 @@ local function instructions(r, n)
 end
 
 for _, r in ipairs(runners) do
-  say(("bench: callgrind, %s\n"):format(r.id))
+  util.say(("bench: callgrind, %s\n"):format(r.id))
   local n = r.grind_n
   r.ir = (instructions(r, 10 * n) - instructions(r, n)) / (9 * n)
 end
@@ -128,22 +122,14 @@ end
 ---------------------------------------------------------------------------
 -- TLS: how many connections and handshakes one client needs for N calls.
 
-local function log_lines()
-  local f = io.open(env.tls_log)
-  if not f then return {} end
-  local lines = {}
-  for line in f:lines() do lines[#lines + 1] = line end
-  f:close()
-  return lines
-end
 
 -- Runs command and reads what the server logged meanwhile: requests,
 -- connections, and how those connections' TLS sessions began.
 local function tls_reuse(command)
-  local before = #log_lines()
+  local before = #util.lines(env.tls_log)
   run(command)
   local connections, u = {}, { requests = 0, connections = 0, full = 0, resumed = 0 }
-  local lines = log_lines()
+  local lines = util.lines(env.tls_log)
   for i = before + 1, #lines do
     local conn, _, reused = lines[i]:match("^(%d+) (%d+) (%S+)")
     u.requests = u.requests + 1
@@ -156,7 +142,7 @@ local function tls_reuse(command)
   return u
 end
 
-say("bench: TLS reuse\n")
+util.say("bench: TLS reuse\n")
 local tls_calls = 1000
 local reuse = {
   { "one client", tls_reuse(lua_runner("module_tls")(tls_calls - 1)) },
@@ -167,7 +153,7 @@ local reuse = {
 ---------------------------------------------------------------------------
 -- Memory.
 
-say("bench: memory\n")
+util.say("bench: memory\n")
 local memory = {}
 for what, lua_bytes, c_bytes in run(env.lua .. " bench/memory.lua"):gmatch("(%S+) (%-?%d+) ?(%-?%d*)") do
   memory[what] = { lua = tonumber(lua_bytes), c = tonumber(c_bytes) }
@@ -187,13 +173,9 @@ local function paired(r, field, invert)
     local b = base[field][round]
     ratios[#ratios + 1] = invert and b / v or v / b
   end
-  return median(ratios)
+  return util.median(ratios)
 end
 
-local function thousands(x)
-  local s = ("%d"):format(math.floor(x + 0.5))
-  return (s:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", ""))
-end
 
 local function first_line(command)
   local ok, out = pcall(run, command)
@@ -211,12 +193,12 @@ print("| runner | calls/s: median (min–max) | time × floor | CPU µs/call | C
 print("|---|---:|---:|---:|---:|---:|---:|---:|")
 for _, r in ipairs(runners) do
   local base = by_id[r.base]
-  local rate, cpu = median(r.rates), median(r.cpus)
+  local rate, cpu = util.median(r.rates), util.median(r.cpus)
   local lo, hi = math.huge, 0
   for _, v in ipairs(r.rates) do lo, hi = math.min(lo, v), math.max(hi, v) end
   print(("| %s | %s (%s–%s) | %.2f | %.1f | %.2f | %s | %.2f | %.1f MB |"):format(
-    r.name, thousands(rate), thousands(lo), thousands(hi), paired(r, "rates", true),
-    cpu * 1e6, paired(r, "cpus"), thousands(r.ir), r.ir / base.ir, r.rss / 1024))
+    r.name, util.thousands(rate), util.thousands(lo), util.thousands(hi), paired(r, "rates", true),
+    cpu * 1e6, paired(r, "cpus"), util.thousands(r.ir), r.ir / base.ir, r.rss / 1024))
 end
 print()
 print(("Ratios are costs against the libcurl floor of the same run (the TLS rows against the TLS floor), "
@@ -235,7 +217,7 @@ local function mem(what, label)
   local m = memory[what]
   if m then
     print(("- %s: %s bytes of Lua heap + %s bytes of C heap outside it")
-      :format(label, thousands(m.lua), thousands(m.c)))
+      :format(label, util.thousands(m.lua), util.thousands(m.c)))
   end
 end
 print()

@@ -8,6 +8,8 @@
 --
 -- BENCH_MANY_ROUNDS=3 runs of each measurement (times are the median).
 
+local util = require "util"
+
 local getenv = os.getenv
 local env = {
   lua = getenv("BENCH_LUA"), many_url = getenv("BENCH_MANY_URL"),
@@ -16,22 +18,13 @@ local env = {
 local ROUNDS = tonumber(getenv("BENCH_MANY_ROUNDS")) or 3
 local DELAY_MS = 50                                   -- as bench/nginx.conf.in sleeps
 
-local function say(...) io.stderr:write(...) io.stderr:flush() end
 
-local function log_lines()
-  local f = io.open(env.log)
-  if not f then return {} end
-  local lines = {}
-  for line in f:lines() do lines[#lines + 1] = line end
-  f:close()
-  return lines
-end
 
 -- Runs many_runner.lua with args; returns its NAME=VALUE pairs, plus the
 -- requests nginx logged meanwhile and over how many connections.
 local function measure(...)
   local command = env.lua .. " bench/many_runner.lua " .. table.concat({ ... }, " ")
-  local before = #log_lines()
+  local before = #util.lines(env.log)
   local pipe = assert(io.popen(command))
   local out = pipe:read("a")
   local ok, how, code = pipe:close()
@@ -41,7 +34,7 @@ local function measure(...)
   local m = {}
   for k, v in out:gmatch("([%w_]+)=([%d.]+)") do m[k] = tonumber(v) end
   assert(m.wall, "bench: many_runner printed no timing: " .. out)
-  local seen, lines = {}, log_lines()
+  local seen, lines = {}, util.lines(env.log)
   m.requests, m.connections = 0, 0
   for i = before + 1, #lines do
     local conn = lines[i]:match("^(%d+)")
@@ -51,13 +44,6 @@ local function measure(...)
   return m
 end
 
-local function median(list)
-  local s = {}
-  for i, v in ipairs(list) do s[i] = v end
-  table.sort(s)
-  local h = #s // 2
-  return #s % 2 == 1 and s[h + 1] or (s[h] + s[h + 1]) / 2
-end
 
 -- ROUNDS runs of one measurement: per field, the median (times) and the
 -- largest value (everything else: connections, descriptors, memory).
@@ -68,7 +54,7 @@ local function rounds(...)
   for k in pairs(runs[1]) do
     local values, top = {}, -math.huge
     for r, m in ipairs(runs) do values[r] = m[k]; top = math.max(top, m[k]) end
-    out[k] = (k == "wall" or k == "cpu") and median(values) or top
+    out[k] = (k == "wall" or k == "cpu") and util.median(values) or top
     out[k .. "_min"], out[k .. "_max"] = math.min(table.unpack(values)), top
   end
   return out
@@ -79,17 +65,13 @@ local function duration(s)
   return ("%.1f ms"):format(s * 1e3)
 end
 
-local function thousands(x)
-  local s = ("%d"):format(math.floor(x + 0.5))
-  return (s:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", ""))
-end
 
 ---------------------------------------------------------------------------
 -- 200 keep_session_alive calls, each reply 50 ms late.
 
 local N = 200
 local SEQ = 20                                        -- timed one after another, then × N / SEQ
-say("bench: many calls at once, 200 keep_session_alive\n")
+util.say("bench: many calls at once, 200 keep_session_alive\n")
 local seq = measure("sequential", env.slow_url, SEQ)
 local default = rounds("burst", env.slow_url, "keep_session_alive", N, "default")
 local wide = rounds("burst", env.slow_url, "keep_session_alive", N, N)
@@ -104,7 +86,7 @@ local scaling = {}
 for _, t in ipairs(targets) do
   for _, limit in ipairs(limits) do
     for _, n in ipairs(counts) do
-      say(("bench: many calls at once, %d get_my_profile, replies %s, max_connections = %d\n")
+      util.say(("bench: many calls at once, %d get_my_profile, replies %s, max_connections = %d\n")
         :format(n, t[1], limit))
       local m = rounds("burst", t[2], "get_my_profile", n, limit)
       local heap = measure("burst", t[2], "get_my_profile", n, limit, "memory")
@@ -147,10 +129,10 @@ print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for _, row in ipairs(scaling) do
   local m, n = row.m, row.n
   print(("| %s | %d | %s | %s (%s–%s) | %s | %.1f | %d | %.1f MB | %s kB | %s + %s B |")
-    :format(row.reply, row.limit, thousands(n), duration(m.wall), duration(m.wall_min), duration(m.wall_max),
+    :format(row.reply, row.limit, util.thousands(n), duration(m.wall), duration(m.wall_min), duration(m.wall_max),
             duration(m.wall / n), m.cpu * 1e6 / n, m.connections, m.hwm / 1024,
-            thousands(math.max(0, m.hwm - m.rss0)),
-            thousands(m.lua_peak / n), thousands(math.max(0, m.malloc_peak - m.lua_peak) / n)))
+            util.thousands(math.max(0, m.hwm - m.rss0)),
+            util.thousands(m.lua_peak / n), util.thousands(math.max(0, m.malloc_peak - m.lua_peak) / n)))
 end
 print()
 print(("Each row: one client starts N get_my_profile_async calls, then runs client:wait() until every callback ran; "

@@ -24,39 +24,10 @@
 
 local probe = require "probe"
 local cs = require "chronosheets"
+local util = require "util"
 
 local kind, url = arg[1], arg[2]
 local token = os.getenv("BENCH_TOKEN")
-
--- Our own pid (io.open reads /proc/self as this process; a shell would not).
-local pid
-do
-  local f = assert(io.open("/proc/self/stat"))
-  pid = f:read("l"):match("^(%d+)")
-  f:close()
-end
-
--- Open descriptors of this process, the pipe the count comes through
--- among them. ls may look before popen has closed the pipe's other end
--- in this process, counting one more: the least of three counts.
-local function fds()
-  local least = math.huge
-  for _ = 1, 3 do
-    local pipe = assert(io.popen("ls /proc/" .. pid .. "/fd"))
-    local n = 0
-    for _ in pipe:lines() do n = n + 1 end
-    pipe:close()
-    least = math.min(least, n)
-  end
-  return least
-end
-
-local function status_kb(field)
-  local f = assert(io.open("/proc/self/status"))
-  local text = f:read("a")
-  f:close()
-  return tonumber(text:match(field .. ":%s*(%d+) kB"))
-end
 
 if kind == "sequential" then
   local n = tonumber(arg[3])
@@ -78,7 +49,7 @@ local method, n, max, memory = arg[3], tonumber(arg[4]), arg[5], arg[6] == "memo
 assert(method == "get_my_profile" or method == "keep_session_alive", "unknown method " .. tostring(method))
 local start = method .. "_async"
 
-local fds_before = fds()
+local fds_before = util.fd_count()
 local options = { base_url = url }
 if max ~= "default" then options.max_connections = tonumber(max) end
 local client = cs.client(options)
@@ -97,7 +68,7 @@ done = 0
 collectgarbage("collect")
 collectgarbage("collect")
 local lua0, malloc0 = collectgarbage("count") * 1024, probe.malloc_bytes()
-local rss0 = status_kb("VmRSS")
+local rss0 = util.status_kib("VmRSS")
 local lua_peak, malloc_peak = 0, 0
 local function sample()
   if not memory then return end
@@ -116,11 +87,11 @@ local t1, cpu1 = probe.now(), probe.cpu()
 
 assert(done == n and not failed, failed or ("%d of %d callbacks ran"):format(done, n))
 local in_flight = client:in_flight()
-local fds_kept = fds()
+local fds_kept = util.fd_count()
 client:close()
 collectgarbage("collect")
-local fds_after = fds()
+local fds_after = util.fd_count()
 print(("wall=%.6f cpu=%.6f in_flight=%d fds_before=%d fds_kept=%d fds_after=%d "
        .. "rss0=%d hwm=%d lua_peak=%d malloc_peak=%d")
   :format(t1 - t0, cpu1 - cpu0, in_flight, fds_before, fds_kept, fds_after,
-          rss0, status_kb("VmHWM"), lua_peak, malloc_peak))
+          rss0, util.status_kib("VmHWM"), lua_peak, malloc_peak))

@@ -16,6 +16,7 @@
 -- Plain Lua 5.1-5.4 and LuaJIT: /proc gives the clock, RSS and descriptors.
 
 local cs = require "chronosheets"
+local util = require "util"
 
 local N = tonumber(os.getenv("SOAK_CALLS")) or 100000
 local WARMUP = tonumber(os.getenv("SOAK_WARMUP")) or 10000
@@ -31,37 +32,6 @@ local function now()
   local s = f:read("*l")
   f:close()
   return tonumber(s:match("^(%S+)"))
-end
-
-local function rss_kib()
-  local f = assert(io.open("/proc/self/status"))
-  local s = f:read("*a")
-  f:close()
-  return tonumber(s:match("VmRSS:%s*(%d+)"))
-end
-
--- Our pid, for `ls /proc/PID/fd` (a child's /proc/self is its own).
-local pid do
-  local f = assert(io.open("/proc/self/stat"))
-  pid = f:read("*l"):match("^(%d+)")
-  f:close()
-end
-
--- The count includes the pipe io.popen opens to read it. For a moment
--- after the child starts, popen still holds both ends of that pipe (it
--- closes the child's end once the spawn returns), so one listing can see
--- one descriptor too many: the least of three listings is the count. A
--- descriptor really left open is in all three.
-local function fd_count_once()
-  local p = assert(io.popen("ls -1 /proc/" .. pid .. "/fd"))
-  local n = 0
-  for _ in p:lines() do n = n + 1 end
-  p:close()
-  return n
-end
-
-local function fd_count()
-  return math.min(fd_count_once(), fd_count_once(), fd_count_once())
 end
 
 local client = cs.client { base_url = base_url, timeout = 10 }
@@ -144,13 +114,13 @@ local function sample(calls, t0)
   collectgarbage("collect")
   nsamples = nsamples + 1
   local s = samples[nsamples]
-  s.heap, s.rss, s.fds = collectgarbage("count"), rss_kib(), fd_count()
+  s.heap, s.rss, s.fds = collectgarbage("count"), util.status_kib("VmRSS"), util.fd_count()
   s.calls, s.seconds = calls, now() - t0
   if fd_high and s.fds > fd_high then
     -- A new high: say what the descriptors are (the first non-blocking
     -- call adds the multi handle's connection and libcurl's wake-up pair).
     io.stderr:write(format("soak: %d open fds at %d calls (%d before):\n", s.fds, calls, fd_high))
-    local p = assert(io.popen("ls -l /proc/" .. pid .. "/fd"))
+    local p = assert(io.popen("ls -l /proc/" .. util.pid .. "/fd"))
     for line in p:lines() do io.stderr:write("  ", line, "\n") end
     p:close()
   end

@@ -14,5 +14,5 @@ SOAK_MAX_GROWTH_KIB ?= 2048
 soak: deps
 	@$(MAKE) --no-print-directory all
 	@SOAK_CALLS=$(SOAK_CALLS) SOAK_MAX_GROWTH_KIB=$(SOAK_MAX_GROWTH_KIB) \
-	LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="$(BUILD)/?.so;;" \
+	LUA_PATH="lua/?.lua;lua/?/init.lua;bench/?.lua;;" LUA_CPATH="$(BUILD)/?.so;;" \
 		tools/with-emulator $(SOAK_PORT) test $(LUA) bench/soak.lua
