@@ -18,7 +18,7 @@ WARNINGS = -std=c99 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototy
 # The module exports luaopen_chronosheets_core only.
 MODULE_FLAGS = -fPIC -shared -fvisibility=hidden
 
-SOURCES = src/core.c src/client.c src/http.c src/multi.c src/schema.c src/wire.c
+SOURCES = src/core.c src/client.c src/http.c src/multi.c src/schema.c src/wire.c src/fastpath.c
 HEADERS = $(wildcard src/*.h)
 BUILD = build/$(LUA_VERSION)
 CORE = $(BUILD)/chronosheets/core.so

@@ -1,4 +1,4 @@
--- The fast path (src/wire.c, "Replies: the fast path"): with the built-in
+-- The fast path (src/fastpath.c): with the built-in
 -- lua-cjson, a reply is read straight into the result when it can be, and
 -- by lua-cjson and the mapper otherwise. Every reply below is fetched both
 -- ways, the second after use_json has handed the module a lua-cjson of its

@@ -73,6 +73,11 @@ int wire_push_error(lua_State *L, const char *kind, const char *status, long htt
 /* Creates the error metatable and leaves it on the stack. */
 void wire_open_error(lua_State *L);
 
+/* Whether the table at result (a mapped DoLoginResponse) holds a token we
+ * can send back: a non-empty cs_auth_token of printable ASCII, at most
+ * 4 KiB. */
+int wire_token_usable(lua_State *L, int result);
+
 /* Raises unless s[0..len) is valid UTF-8. */
 int wire_valid_utf8(const char *s, size_t len);
 
