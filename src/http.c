@@ -10,6 +10,7 @@
 /* Small: a non-blocking call has buffers of its own, and a token or a
  * URL needs far less than a reply. */
 #define INITIAL_BUFFER 256
+#define KEEP_RESPONSE_BYTES 65536
 
 /* used is the most bytes ever written (NUL included), so that a wipe
  * covers what may hold a secret and no more. */
@@ -444,6 +445,11 @@ int http_call_prepare(http_call *call, const char *method, const char *path,
         call->last_method = method;
     }
 
+    /* The reply buffer is kept from call to call, but one that a big reply
+     * (up to max_response_bytes, 8 MiB by default) grew is let go here,
+     * so one such reply does not pin its memory for the client's life. */
+    if (call->response.cap > KEEP_RESPONSE_BYTES)
+        buffer_free(&call->response, 1);
     call->response.len = 0;
     call->too_large = 0;
     call->errbuf[0] = '\0';
