@@ -61,15 +61,6 @@ local runners = {
 }
 runners[1].base = "floor"
 
-local function run(command)
-  local pipe = assert(io.popen(command))
-  local out = pipe:read("a")
-  local ok, how, code = pipe:close()
-  if not ok then
-    error(("bench: %s failed (%s %s):\n%s"):format(command, how, tostring(code), out))
-  end
-  return out
-end
 
 
 
@@ -85,7 +76,7 @@ for round = 1, ROUNDS do
   util.say(("bench: timing, round %d of %d\n"):format(round, ROUNDS))
   for _, r in ipairs(runners) do
     if round <= (r.rounds or ROUNDS) then
-      local wall, cpu, rss = run((r.env or "") .. " " .. r.command(r.n)):match("([%d.]+) ([%d.]+) (%d+)")
+      local wall, cpu, rss = util.run((r.env or "") .. " " .. r.command(r.n)):match("([%d.]+) ([%d.]+) (%d+)")
       assert(wall, "bench: runner " .. r.id .. " printed no timing")
       r.rates[round] = r.n / tonumber(wall)
       r.cpus[round] = tonumber(cpu) / r.n
@@ -99,11 +90,11 @@ end
 
 local function instructions(r, n)
   local pattern = ("%s/callgrind.%s.%d"):format(env.dir, r.id, n)
-  run(("rm -f %s.*"):format(q(pattern)))
-  run(("%s valgrind --tool=callgrind -q %s --callgrind-out-file=%s.%%p %s 2>&1")
+  util.run(("rm -f %s.*"):format(q(pattern)))
+  util.run(("%s valgrind --tool=callgrind -q %s --callgrind-out-file=%s.%%p %s 2>&1")
       :format(r.env or "", r.children and "--trace-children=yes" or "", q(pattern), r.command(n)))
   local total = 0
-  for file in run(("ls %s.*"):format(q(pattern))):gmatch("[^\n]+") do
+  for file in util.run(("ls %s.*"):format(q(pattern))):gmatch("[^\n]+") do
     local f = assert(io.open(file))
     local text = f:read("a")
     f:close()
@@ -127,7 +118,7 @@ end
 -- connections, and how those connections' TLS sessions began.
 local function tls_reuse(command)
   local before = #util.lines(env.tls_log)
-  run(command)
+  util.run(command)
   local connections, u = {}, { requests = 0, connections = 0, full = 0, resumed = 0 }
   local lines = util.lines(env.tls_log)
   for i = before + 1, #lines do
@@ -155,7 +146,7 @@ local reuse = {
 
 util.say("bench: memory\n")
 local memory = {}
-for what, lua_bytes, c_bytes in run(env.lua .. " bench/memory.lua"):gmatch("(%S+) (%-?%d+) ?(%-?%d*)") do
+for what, lua_bytes, c_bytes in util.run(env.lua .. " bench/memory.lua"):gmatch("(%S+) (%-?%d+) ?(%-?%d*)") do
   memory[what] = { lua = tonumber(lua_bytes), c = tonumber(c_bytes) }
 end
 
@@ -178,7 +169,7 @@ end
 
 
 local function first_line(command)
-  local ok, out = pcall(run, command)
+  local ok, out = pcall(util.run, command)
   return ok and out:match("[^\n]*") or "?"
 end
 

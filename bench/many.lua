@@ -25,12 +25,7 @@ local DELAY_MS = 50                                   -- as bench/nginx.conf.in 
 local function measure(...)
   local command = env.lua .. " bench/many_runner.lua " .. table.concat({ ... }, " ")
   local before = #util.lines(env.log)
-  local pipe = assert(io.popen(command))
-  local out = pipe:read("a")
-  local ok, how, code = pipe:close()
-  if not ok then
-    error(("bench: %s failed (%s %s):\n%s"):format(command, how, tostring(code), out))
-  end
+  local out = util.run(command)
   local m = {}
   for k, v in out:gmatch("([%w_]+)=([%d.]+)") do m[k] = tonumber(v) end
   assert(m.wall, "bench: many_runner printed no timing: " .. out)

@@ -18,6 +18,18 @@ function util.thousands(x)
   return (s:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", ""))
 end
 
+-- Runs command and returns what it printed; raises, with that output,
+-- when it fails.
+function util.run(command)
+  local pipe = assert(io.popen(command))
+  local out = pipe:read("*a")
+  local ok, how, code = pipe:close()
+  if not ok then
+    error(("bench: %s failed (%s %s):\n%s"):format(command, how, tostring(code), out))
+  end
+  return out
+end
+
 -- The lines of a file (a server's log); none when it does not exist yet.
 function util.lines(path)
   local f = io.open(path)

@@ -2,7 +2,6 @@
 -- (Neovim's vim.json, say); here dkjson (Debian's lua-dkjson), pure Lua,
 -- stands in for it. The results are the same either way: integers as
 -- integers, JSON nulls dropped, keys in snake_case.
-local cjson = require "cjson"
 local dkjson = require "dkjson"
 local cs = require "chronosheets"
 local helpers = require "helpers"
@@ -28,18 +27,6 @@ local dkjson_codec = {
   end,
   null = dkjson.null,
 }
-
--- What the module loads by itself (src/core.c, load_cjson): a private
--- lua-cjson instance that refuses NaN and Infinity and nests at most 64
--- levels; restored after every test so later specs see the default.
-local function default_codec()
-  local c = cjson.new()
-  c.decode_invalid_numbers(false)
-  c.encode_invalid_numbers(false)
-  c.decode_max_depth(64)
-  c.encode_max_depth(64)
-  return { decode = c.decode, encode = c.encode, null = c.null }
-end
 
 -- A reply with JSON nulls, numbers written as floats ("1.0", "4.2e1") and
 -- a member the schema does not know.
@@ -94,10 +81,10 @@ describe("cs.use_json", function()
     calls.decode, calls.encode = 0, 0
     cs.use_json(dkjson_codec)
   end)
-  after_each(function() cs.use_json(default_codec()) end)
+  after_each(function() cs.use_json(helpers.default_codec()) end)
 
   it("with dkjson gives what lua-cjson gives, flow by flow", function()
-    cs.use_json(default_codec())
+    cs.use_json(helpers.default_codec())
     local with_cjson = flows()
     assert.equal(0, calls.decode)
     cs.use_json(dkjson_codec)
@@ -169,7 +156,7 @@ describe("cs.use_json", function()
   end)
 
   it("can go back to lua-cjson, whose null is then dropped again", function()
-    cs.use_json(default_codec())
+    cs.use_json(helpers.default_codec())
     local r = flows()
     assert.equal(0, calls.decode)
     assert.is_nil(r.nulls.first_name)

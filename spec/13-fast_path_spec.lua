@@ -4,18 +4,9 @@
 -- ways, the second after use_json has handed the module a lua-cjson of its
 -- own, which turns the fast path off: results and error values must be
 -- identical, down to integers being integers.
-local cjson = require "cjson"
 local cs = require "chronosheets"
 local helpers = require "helpers"
 
-local function codec_like_the_default()
-  local c = cjson.new()
-  c.decode_invalid_numbers(false)
-  c.encode_invalid_numbers(false)
-  c.decode_max_depth(64)
-  c.encode_max_depth(64)
-  return c
-end
 
 local profile = [["Id":1,"OrganisationId":7,"UserName":"ada","FirstName":"Ada",]]
   .. [["LastName":"Lovelace","EmailAddress":"ada@example.com","IsSubscribedToNewsletter":false,]]
@@ -107,7 +98,7 @@ describe("the fast path", function()
     local client = helpers.client()
     local fast = {}
     for i, case in ipairs(cases) do fast[i] = fetch(client, case) end
-    cs.use_json(codec_like_the_default())
+    cs.use_json(helpers.default_codec())
     for i, case in ipairs(cases) do
       assert.same(fetch(client, case), fast[i], case[1])
     end

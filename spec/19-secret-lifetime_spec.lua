@@ -9,16 +9,6 @@ local cjson = require "cjson"
 local cs = require "chronosheets"
 local helpers = require "helpers"
 
--- The codec the module loads by itself (src/core.c, load_cjson), restored
--- after every test.
-local function default_codec()
-  local c = cjson.new()
-  c.decode_invalid_numbers(false)
-  c.encode_invalid_numbers(false)
-  c.decode_max_depth(64)
-  c.encode_max_depth(64)
-  return { decode = c.decode, encode = c.encode, null = c.null }
-end
 
 -- A fresh long string each call (long strings are never shared), so the
 -- copy a test keeps does not keep the one it hands over alive.
@@ -29,7 +19,7 @@ end
 -- A codec whose decode first clears the given fields of t and collects,
 -- so nothing but the module could still hold the strings.
 local function clearing_codec(t, fields)
-  local inner = default_codec()
+  local inner = helpers.default_codec()
   return {
     decode = function(text)
       for _, f in ipairs(fields) do t[f] = nil end
@@ -49,7 +39,7 @@ end
 
 describe("a secret the caller's table drops during the call", function()
   before_each(helpers.reset)
-  after_each(function() cs.use_json(default_codec()) end)
+  after_each(function() cs.use_json(helpers.default_codec()) end)
 
   it("is still redacted from a login error: the core holds the password it sent", function()
     local client = helpers.client()
@@ -80,7 +70,7 @@ describe("a secret the caller's table drops during the call", function()
     assert.is_nil(fields.old_password)
     assert.equal("api", err.kind)
     assert.equal("old ***, new ***", err.message)
-    cs.use_json(default_codec())
+    cs.use_json(helpers.default_codec())
     assert.truthy(client:get_my_profile(token))
     client:close()
   end)

@@ -51,6 +51,19 @@ function helpers.session_count() return helpers.control("GET", "/_emulator/sessi
 -- { status = 200, content_type = "text/html", body = "..." }.
 function helpers.next_reply(reply) return helpers.control("POST", "/_emulator/next_reply", reply) end
 
+-- A codec like the one the module loads by itself (src/core.c,
+-- load_cjson): a private lua-cjson instance that refuses NaN and Infinity
+-- and nests at most 64 levels. Specs that hand the module another codec
+-- give it this one back afterwards.
+function helpers.default_codec()
+  local c = cjson.new()
+  c.decode_invalid_numbers(false)
+  c.encode_invalid_numbers(false)
+  c.decode_max_depth(64)
+  c.encode_max_depth(64)
+  return { decode = c.decode, encode = c.encode, null = c.null }
+end
+
 function helpers.client(options)
   options = options or {}
   if options.base_url == nil then options.base_url = helpers.base_url end
